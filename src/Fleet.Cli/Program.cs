@@ -1,0 +1,3 @@
+using Fleet.Cli;
+
+return FleetCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,100 @@
+using Fleet.Core.Ids;
+
+namespace Fleet.Core.Specs;
+
+/// <summary>
+/// ClusterSpec is the whole cluster in one file (<c>kind: Cluster</c>, usually cluster.yaml):
+/// its nodes, where the control plane keeps its journal, and registry settings. Every fleetd
+/// reads the same file and takes its own entry with <c>--node NAME</c>.
+/// </summary>
+public sealed record ClusterSpec
+{
+    /// <summary>Kind is the value of `kind:` for a cluster document.</summary>
+    public const string Kind = "Cluster";
+
+    public required string Name { get; init; }
+
+    public required IReadOnlyList<NodeSpec> Nodes { get; init; }
+
+    public PersistenceSpec Persistence { get; init; } = new();
+
+    public RegistrySettings Registry { get; init; } = new();
+
+    /// <summary>FindNode returns the entry of <paramref name="name"/>, or null.</summary>
+    public NodeSpec? FindNode(NodeName name) => Nodes.FirstOrDefault(n => n.Name == name);
+}
+
+/// <summary>NodeRole says what a node does: run the control plane, run replicas, or both.</summary>
+public enum NodeRole
+{
+    ControlPlane,
+    Worker,
+}
+
+/// <summary>NodePorts are the TCP ports a node's fleetd listens on.</summary>
+public sealed record NodePorts
+{
+    public const int DefaultApi = 4050;
+    public const int DefaultHttp = 4051;
+    public const int DefaultCluster = 4053;
+
+    /// <summary>Api serves gRPC for fleetctl.</summary>
+    public int Api { get; init; } = DefaultApi;
+
+    /// <summary>Http serves /metrics, /healthz and the registry under /v2/.</summary>
+    public int Http { get; init; } = DefaultHttp;
+
+    /// <summary>Cluster is Akka remoting between nodes.</summary>
+    public int Cluster { get; init; } = DefaultCluster;
+}
+
+/// <summary>NodeSpec is one machine of the cluster.</summary>
+public sealed record NodeSpec
+{
+    /// <summary>DefaultDataDir is the parent of a node's data dir when none is given.</summary>
+    public const string DefaultDataDir = "/var/lib/fleet";
+
+    public required NodeName Name { get; init; }
+
+    /// <summary>Address is the IP address or host name other nodes and fleetctl reach it at.</summary>
+    public required string Address { get; init; }
+
+    public NodePorts Ports { get; init; } = new();
+
+    public IReadOnlySet<NodeRole> Roles { get; init; } = new HashSet<NodeRole> { NodeRole.ControlPlane, NodeRole.Worker };
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    public string DataDir { get; init; } = DefaultDataDir;
+}
+
+/// <summary>PersistenceProvider is where the controller's event journal lives.</summary>
+public enum PersistenceProvider
+{
+    /// <summary>Sqlite is an embedded file in the control-plane node's data dir (the default).</summary>
+    Sqlite,
+
+    /// <summary>Postgres is a shared database, needed for a control plane that survives a node loss.</summary>
+    Postgres,
+}
+
+/// <summary>PersistenceSpec selects the journal's store.</summary>
+public sealed record PersistenceSpec
+{
+    public PersistenceProvider Provider { get; init; } = PersistenceProvider.Sqlite;
+
+    /// <summary>ConnectionString is required for Postgres and not used for Sqlite.</summary>
+    public string? ConnectionString { get; init; }
+}
+
+/// <summary>
+/// RegistrySettings say which registries may be reached over plain HTTP. Loopback registries
+/// (127.0.0.0/8, ::1, localhost) are allowed by default, as Docker does.
+/// </summary>
+public sealed record RegistrySettings
+{
+    /// <summary>Insecure lists host[:port] entries allowed over plain HTTP.</summary>
+    public IReadOnlyList<string> Insecure { get; init; } = [];
+
+    public bool AllowLoopbackInsecure { get; init; } = true;
+}

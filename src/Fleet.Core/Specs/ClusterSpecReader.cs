@@ -1,0 +1,265 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Fleet.Core.Ids;
+using Fleet.Core.Yaml;
+
+namespace Fleet.Core.Specs;
+
+/// <summary>
+/// ClusterSpecReader turns a `kind: Cluster` document into a <see cref="ClusterSpec"/>, with
+/// every mistake reported the same way as for services.
+/// </summary>
+internal sealed partial class ClusterSpecReader(FieldReader reader)
+{
+    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry"];
+
+    private static readonly Dictionary<string, NodeRole> RoleWords = new(StringComparer.Ordinal)
+    {
+        ["control-plane"] = NodeRole.ControlPlane,
+        ["worker"] = NodeRole.Worker,
+    };
+
+    private static readonly Dictionary<string, PersistenceProvider> ProviderWords = new(StringComparer.Ordinal)
+    {
+        ["sqlite"] = PersistenceProvider.Sqlite,
+        ["postgres"] = PersistenceProvider.Postgres,
+    };
+
+    [GeneratedRegex(@"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex HostNamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex LabelKeyPattern();
+
+    public static IReadOnlyCollection<string> Keys => TopKeys;
+
+    /// <summary>Read returns the cluster, or null when the document has any error (all of them reported).</summary>
+    public ClusterSpec? Read(Fields top)
+    {
+        var errorsBefore = reader.ErrorCount;
+        var name = top.Require("name") is { } nameNode ? reader.NonEmptyString(nameNode, "name") : null;
+        var nodes = top.Require("nodes") is { } nodesNode ? ReadNodes(nodesNode) : null;
+        var persistence = top.Get("persistence") is { } p ? ReadPersistence(p) : new PersistenceSpec();
+        var registry = top.Get("registry") is { } r ? ReadRegistry(r) : new RegistrySettings();
+
+        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null)
+        {
+            return null;
+        }
+        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry };
+    }
+
+    private List<NodeSpec>? ReadNodes(YNode node)
+    {
+        var items = reader.Sequence(node, "nodes");
+        if (items is null)
+        {
+            return null;
+        }
+        if (items.Count == 0)
+        {
+            reader.Error(node, "nodes: the cluster needs at least one node");
+            return null;
+        }
+        var result = new List<NodeSpec>();
+        var names = new Dictionary<NodeName, int>();
+        var endpoints = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var dataDirs = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"nodes[{i}]";
+            var fields = reader.Mapping(items[i], path, ["name", "address", "ports", "roles", "labels", "dataDir"]);
+            if (fields is null)
+            {
+                continue;
+            }
+            var name = fields.Require("name") is { } n ? reader.Parsed<NodeName>(n, $"{path}.name", NodeName.TryParse) : null;
+            var address = fields.Require("address") is { } a ? ReadAddress(a, $"{path}.address") : null;
+            var ports = fields.Get("ports") is { } p ? ReadPorts(p, $"{path}.ports") : new NodePorts();
+            var roles = fields.Get("roles") is { } r ? ReadRoles(r, $"{path}.roles") : null;
+            var labels = fields.Get("labels") is { } l ? reader.StringMap(l, $"{path}.labels", CheckLabelKey) : null;
+            var dataDir = fields.Get("dataDir") is { } d ? reader.NonEmptyString(d, $"{path}.dataDir") : null;
+
+            if (name is { } nodeName)
+            {
+                if (names.TryGetValue(nodeName, out var line))
+                {
+                    reader.Error(fields.Get("name")!, $"{path}.name: node `{nodeName}` is already declared at line {line}");
+                }
+                names.TryAdd(nodeName, fields.Get("name")!.Line);
+            }
+            if (dataDir is not null && !dataDir.StartsWith('/'))
+            {
+                reader.Error(fields.Get("dataDir")!, $"{path}.dataDir: `{dataDir}` must be an absolute path");
+            }
+            if (address is not null && ports is not null)
+            {
+                foreach (var (key, port) in new[] { ("api", ports.Api), ("http", ports.Http), ("cluster", ports.Cluster) })
+                {
+                    var endpoint = $"{address}:{port}";
+                    var at = PortNode(fields, key) ?? fields.Get("address")!;
+                    if (endpoints.TryGetValue(endpoint, out var line))
+                    {
+                        reader.Error(at, $"{path}: {key} port {port} on {address} is already used at line {line}; nodes on one machine need distinct ports");
+                    }
+                    endpoints.TryAdd(endpoint, at.Line);
+                }
+            }
+            var effectiveDataDir = dataDir ?? NodeSpec.DefaultDataDir;
+            if (address is not null)
+            {
+                // Two nodes on one machine must not share a data dir; loopback addresses are one machine.
+                var machineDir = $"{(IsLoopback(address) ? "loopback" : address)}|{effectiveDataDir}";
+                var at = fields.Get("dataDir") ?? fields.Node;
+                if (dataDirs.TryGetValue(machineDir, out var line))
+                {
+                    reader.Error(at, $"{path}.dataDir: `{effectiveDataDir}` is already the data dir of the node at line {line} on the same machine; give each node its own");
+                }
+                dataDirs.TryAdd(machineDir, at.Line);
+            }
+            if (name is not null && address is not null && ports is not null)
+            {
+                result.Add(new NodeSpec
+                {
+                    Name = name.Value,
+                    Address = address,
+                    Ports = ports,
+                    Roles = roles ?? new HashSet<NodeRole> { NodeRole.ControlPlane, NodeRole.Worker },
+                    Labels = labels ?? new Dictionary<string, string>(),
+                    DataDir = effectiveDataDir,
+                });
+            }
+        }
+        var controlPlanes = result.Count(n => n.Roles.Contains(NodeRole.ControlPlane));
+        if (result.Count == items.Count && controlPlanes == 0)
+        {
+            reader.Error(node, "nodes: at least one node needs the role `control-plane`");
+        }
+        else if (controlPlanes % 2 == 0 && controlPlanes > 0)
+        {
+            reader.Warn(node, $"nodes: {controlPlanes} control-plane nodes cannot keep a majority when split in half; use an odd number (1 or 3)");
+        }
+        return result;
+    }
+
+    private static YNode? PortNode(Fields nodeFields, string key) =>
+        nodeFields.Get("ports") is YMapping ports ? ports.Entries.FirstOrDefault(e => e.Key.Value == key)?.Value : null;
+
+    private string? ReadAddress(YNode node, string path)
+    {
+        var text = reader.NonEmptyString(node, path);
+        if (text is null)
+        {
+            return null;
+        }
+        if (IPAddress.TryParse(text, out _) || HostNamePattern().IsMatch(text))
+        {
+            return text;
+        }
+        reader.Error(node, $"{path}: `{text}` is not an IP address or a host name");
+        return null;
+    }
+
+    private NodePorts? ReadPorts(YNode node, string path)
+    {
+        var fields = reader.Mapping(node, path, ["api", "http", "cluster"]);
+        if (fields is null)
+        {
+            return null;
+        }
+        var api = fields.Get("api") is { } a ? reader.Port(a, $"{path}.api") : NodePorts.DefaultApi;
+        var http = fields.Get("http") is { } h ? reader.Port(h, $"{path}.http") : NodePorts.DefaultHttp;
+        var cluster = fields.Get("cluster") is { } c ? reader.Port(c, $"{path}.cluster") : NodePorts.DefaultCluster;
+        if (api is null || http is null || cluster is null)
+        {
+            return null;
+        }
+        if (api == http || api == cluster || http == cluster)
+        {
+            reader.Error(node, $"{path}: api, http and cluster must be three different ports, got {api}, {http} and {cluster}");
+            return null;
+        }
+        return new NodePorts { Api = api.Value, Http = http.Value, Cluster = cluster.Value };
+    }
+
+    private HashSet<NodeRole>? ReadRoles(YNode node, string path)
+    {
+        var items = reader.Sequence(node, path);
+        if (items is null)
+        {
+            return null;
+        }
+        if (items.Count == 0)
+        {
+            reader.Error(node, $"{path}: give at least one role: `control-plane`, `worker` or both");
+            return null;
+        }
+        var roles = new HashSet<NodeRole>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (reader.Choice(items[i], $"{path}[{i}]", RoleWords) is { } role && !roles.Add(role))
+            {
+                reader.Error(items[i], $"{path}[{i}]: role `{((YScalar)items[i]).Value}` is listed twice");
+            }
+        }
+        return roles;
+    }
+
+    private static string? CheckLabelKey(string key) =>
+        key.Length <= 63 && LabelKeyPattern().IsMatch(key)
+            ? null
+            : $"invalid label `{key}`: use up to 63 letters, digits, '-', '_', '.' or '/', starting and ending with a letter or digit";
+
+    private PersistenceSpec? ReadPersistence(YNode node)
+    {
+        var fields = reader.Mapping(node, "persistence", ["provider", "connectionString"]);
+        if (fields is null)
+        {
+            return null;
+        }
+        var provider = fields.Get("provider") is { } p ? reader.Choice(p, "persistence.provider", ProviderWords) : PersistenceProvider.Sqlite;
+        var connection = fields.Get("connectionString") is { } c ? reader.NonEmptyString(c, "persistence.connectionString") : null;
+        if (provider == PersistenceProvider.Postgres && !fields.Has("connectionString"))
+        {
+            reader.Error(fields.Node, "persistence: provider `postgres` needs a `connectionString`, e.g. \"Host=10.0.0.5;Port=5432;Database=fleet;Username=fleet;Password=…\"");
+        }
+        if (provider == PersistenceProvider.Sqlite && fields.Has("connectionString"))
+        {
+            reader.Error(fields.KeyNode("connectionString")!, "persistence.connectionString: is only used with provider `postgres`; the sqlite journal lives in each control-plane node's data dir");
+        }
+        return provider is null ? null : new PersistenceSpec { Provider = provider.Value, ConnectionString = connection };
+    }
+
+    private RegistrySettings? ReadRegistry(YNode node)
+    {
+        var fields = reader.Mapping(node, "registry", ["insecure", "allowLoopback"]);
+        if (fields is null)
+        {
+            return null;
+        }
+        var insecure = new List<string>();
+        if (fields.Get("insecure") is { } i && reader.Sequence(i, "registry.insecure") is { } items)
+        {
+            for (var k = 0; k < items.Count; k++)
+            {
+                var path = $"registry.insecure[{k}]";
+                if (reader.NonEmptyString(items[k], path) is not { } host)
+                {
+                    continue;
+                }
+                // A registry entry is a reference's host part: check it by parsing `host/x`.
+                if (host.Contains('/', StringComparison.Ordinal) || !ImageReference.TryParse($"{host}/probe", out var parsed, out _) || parsed!.Registry != host)
+                {
+                    reader.Error(items[k], $"{path}: `{host}` is not a registry host[:port], e.g. registry.local:5000");
+                    continue;
+                }
+                insecure.Add(host);
+            }
+        }
+        var allowLoopback = fields.Get("allowLoopback") is { } l ? reader.Bool(l, "registry.allowLoopback") : true;
+        return allowLoopback is null ? null : new RegistrySettings { Insecure = insecure, AllowLoopbackInsecure = allowLoopback.Value };
+    }
+
+    private static bool IsLoopback(string address) =>
+        address == "localhost" || (IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip));
+}

@@ -1,0 +1,18 @@
+/* fleetrt — a runc-compatible command line over libfleetrt. The verbs arrive with the runtime
+ * core; for now it answers --version so the build wiring can be checked end to end. */
+#include "fleetrt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 2 && (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-v") == 0))
+    {
+      printf ("fleetrt version %s\n", fleetrt_version ());
+      return 0;
+    }
+  fprintf (stderr, "usage: fleetrt --version\n");
+  return 2;
+}
