@@ -61,6 +61,7 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
             reader.Error(node, "nodes: the cluster needs at least one node");
             return null;
         }
+        var errorsBefore = reader.ErrorCount;
         var result = new List<NodeSpec>();
         var names = new Dictionary<NodeName, int>();
         var endpoints = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
@@ -94,15 +95,22 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
             }
             if (address is not null && ports is not null)
             {
+                var taken = new List<string>();
+                var firstLine = 0;
                 foreach (var (key, port) in new[] { ("api", ports.Api), ("http", ports.Http), ("cluster", ports.Cluster) })
                 {
-                    var endpoint = $"{address}:{port}";
-                    var at = PortNode(fields, key) ?? fields.Get("address")!;
+                    var endpoint = $"{(IsLoopback(address) ? "loopback" : address)}:{port}";
                     if (endpoints.TryGetValue(endpoint, out var line))
                     {
-                        reader.Error(at, $"{path}: {key} port {port} on {address} is already used at line {line}; nodes on one machine need distinct ports");
+                        taken.Add($"{key} {port}");
+                        firstLine = firstLine == 0 ? line : firstLine;
                     }
-                    endpoints.TryAdd(endpoint, at.Line);
+                    endpoints.TryAdd(endpoint, items[i].Line);
+                }
+                if (taken.Count > 0)
+                {
+                    reader.Error(fields.Get("ports") ?? fields.Get("address")!,
+                        $"{path}: port{(taken.Count == 1 ? "" : "s")} {string.Join(", ", taken)} on {address} already used by the node at line {firstLine}; nodes on one machine need distinct ports");
                 }
             }
             var effectiveDataDir = dataDir ?? NodeSpec.DefaultDataDir;
@@ -131,7 +139,7 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
             }
         }
         var controlPlanes = result.Count(n => n.Roles.Contains(NodeRole.ControlPlane));
-        if (result.Count == items.Count && controlPlanes == 0)
+        if (reader.ErrorCount == errorsBefore && controlPlanes == 0)
         {
             reader.Error(node, "nodes: at least one node needs the role `control-plane`");
         }

@@ -51,6 +51,7 @@ internal static class YamlTreeParser
     public static IReadOnlyList<YDocument> Parse(string text, string file, ICollection<Diagnostic> diagnostics)
     {
         var documents = new List<YDocument>();
+        int lastLine = 1, lastColumn = 1;
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         try
         {
@@ -62,7 +63,7 @@ internal static class YamlTreeParser
                 YNode? root = null;
                 if (!parser.Accept<DocumentEnd>(out _))
                 {
-                    root = ReadNode(parser, anchors, file, diagnostics);
+                    root = ReadNode(parser, anchors, file, diagnostics, (line, column) => (lastLine, lastColumn) = (line, column));
                 }
                 parser.Consume<DocumentEnd>();
                 documents.Add(new YDocument(root, (int)start.Start.Line, (int)start.Start.Column));
@@ -76,13 +77,23 @@ internal static class YamlTreeParser
                 DiagnosticSeverity.Error,
                 "YAML syntax: " + CleanSyntaxMessage(e.Message)));
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some unterminated
+            // flow collections; report it at the last event that was read.
+            diagnostics.Add(new Diagnostic(
+                new SourceLocation(file, lastLine, lastColumn),
+                DiagnosticSeverity.Error,
+                "YAML syntax: unterminated flow collection (a `[` or `{` without its closing bracket) after this point"));
+        }
         return documents;
     }
 
-    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors, string file, ICollection<Diagnostic> diagnostics)
+    private static YNode ReadNode(IParser parser, Dictionary<string, YNode> anchors, string file, ICollection<Diagnostic> diagnostics, Action<int, int> seen)
     {
         var line = (int)parser.Current!.Start.Line;
         var column = (int)parser.Current.Start.Column;
+        seen(line, column);
         YNode node;
         string? anchor = null;
         switch (parser.Current)
@@ -105,7 +116,7 @@ internal static class YamlTreeParser
                 var items = new List<YNode>();
                 while (!parser.TryConsume<SequenceEnd>(out _))
                 {
-                    items.Add(ReadNode(parser, anchors, file, diagnostics));
+                    items.Add(ReadNode(parser, anchors, file, diagnostics, seen));
                 }
                 node = new YSequence(line, column, items);
                 break;
@@ -115,8 +126,8 @@ internal static class YamlTreeParser
                 var entries = new List<YEntry>();
                 while (!parser.TryConsume<MappingEnd>(out _))
                 {
-                    var key = ReadNode(parser, anchors, file, diagnostics);
-                    var value = ReadNode(parser, anchors, file, diagnostics);
+                    var key = ReadNode(parser, anchors, file, diagnostics, seen);
+                    var value = ReadNode(parser, anchors, file, diagnostics, seen);
                     if (key is YScalar scalarKey)
                     {
                         entries.Add(new YEntry(scalarKey, value));
