@@ -49,11 +49,16 @@ public static class SpecLoader
             }
         }
         CheckAcrossDocuments(services, clusters, diagnostics);
-        diagnostics.Sort(CompareByPosition);
+        // Stable sort: problems at one position keep the order they were found in.
+        var sorted = diagnostics
+            .OrderBy(d => d.Location.File, StringComparer.Ordinal)
+            .ThenBy(d => d.Location.Line)
+            .ThenBy(d => d.Location.Column)
+            .ToList();
         return new SpecSet(
             services.Select(s => s.Spec).ToList(),
             clusters.Select(c => c.Spec).ToList(),
-            diagnostics);
+            sorted);
     }
 
     private static void ReadDocument(
@@ -135,16 +140,5 @@ public static class SpecLoader
         {
             diagnostics.Add(new Diagnostic(at, DiagnosticSeverity.Error, $"a second `kind: Cluster` document; the first is at {clusters[0].At}"));
         }
-    }
-
-    private static int CompareByPosition(Diagnostic a, Diagnostic b)
-    {
-        var byFile = string.CompareOrdinal(a.Location.File, b.Location.File);
-        if (byFile != 0)
-        {
-            return byFile;
-        }
-        var byLine = a.Location.Line.CompareTo(b.Location.Line);
-        return byLine != 0 ? byLine : a.Location.Column.CompareTo(b.Location.Column);
     }
 }

@@ -136,36 +136,28 @@ internal sealed class FieldReader(string file, ICollection<Diagnostic> diagnosti
 
     /// <summary>Parsed reads a scalar through one of the quantity or id parsers.</summary>
     public T? Parsed<T>(YNode node, string path, TryParser<T> parse)
-        where T : struct
-    {
-        if (node is not YScalar scalar || scalar.IsNull)
-        {
-            Error(node, $"{Label(path)}expected a value, got {node.Describe()}");
-            return null;
-        }
-        if (!parse(scalar.Value, out var value, out var error))
-        {
-            Error(node, $"{Label(path)}{error}");
-            return null;
-        }
-        return value;
-    }
+        where T : struct =>
+        ParseScalar(node, path, parse, out var value) ? value : null;
 
     /// <summary>ParsedReference is <see cref="Parsed{T}"/> for reference types.</summary>
     public T? ParsedReference<T>(YNode node, string path, TryParser<T?> parse)
-        where T : class
+        where T : class =>
+        ParseScalar(node, path, parse, out var value) ? value : null;
+
+    private bool ParseScalar<T>(YNode node, string path, TryParser<T> parse, out T value)
     {
+        value = default!;
         if (node is not YScalar scalar || scalar.IsNull)
         {
             Error(node, $"{Label(path)}expected a value, got {node.Describe()}");
-            return null;
+            return false;
         }
-        if (!parse(scalar.Value, out var value, out var error))
+        if (!parse(scalar.Value, out value, out var error))
         {
             Error(node, $"{Label(path)}{error}");
-            return null;
+            return false;
         }
-        return value;
+        return true;
     }
 
     /// <summary>Choice reads one of a fixed set of words, suggesting the closest on a typo.</summary>
