@@ -139,7 +139,9 @@ create_via_shim (const struct create_args *a, pid_t *pid)
       if (n <= 0)
         break;
       used += n;
-      if (used == sizeof line - 1)
+      line[used] = '\0';
+      /* One line: the container's init may hold the pipe open until start. */
+      if (used == sizeof line - 1 || strchr (line, '\n'))
         break;
     }
   close (pipefd[0]);
@@ -304,9 +306,15 @@ main (int argc, char **argv)
   if (strcmp (cmd, "start") == 0)
     return fleetrt_container_start (root, argv[0], &err) < 0 ? report (err) : EXIT_OK;
   if (strcmp (cmd, "state") == 0)
-    return print_json (fleetrt_container_state_json (root, argv[0], &json, &err), json, err);
+    {
+      int ret = fleetrt_container_state_json (root, argv[0], &json, &err);
+      return print_json (ret, json, err);
+    }
   if (strcmp (cmd, "stats") == 0)
-    return print_json (fleetrt_container_stats_json (root, argv[0], &json, &err), json, err);
+    {
+      int ret = fleetrt_container_stats_json (root, argv[0], &json, &err);
+      return print_json (ret, json, err);
+    }
   if (strcmp (cmd, "pause") == 0)
     return fleetrt_container_pause (root, argv[0], &err) < 0 ? report (err) : EXIT_OK;
   if (strcmp (cmd, "resume") == 0)

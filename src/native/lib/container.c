@@ -204,6 +204,12 @@ init_main (struct init_args *a)
         fleetrt_fail (&err, errno, "dup2 stdio");
         child_fail (a->sync_fd, err);
       }
+  /* The caller's other fds (a shim's ready pipe, an agent's sockets) must not be held by an
+   * init that may wait a long time for start. */
+  {
+    int keep[2] = { a->sync_fd, a->fifo_fd };
+    close_fds_except (keep, 2);
+  }
   /* Die with the parent while still being set up. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
@@ -698,7 +704,7 @@ fleetrt_container_state_json (const char *state_root, const char *id, char **jso
   if ((ret = fleetrt_state_read (state_root, id, &s, err)) < 0)
     return ret;
   o = fleetrt_state_to_json (state_root, s);
-  *json_out = xstrdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN));
+  *json_out = xstrdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put (o);
   return 0;
 }
@@ -831,7 +837,7 @@ fleetrt_container_list_json (const char *state_root, char **json_out, fleetrt_er
       json_object_array_add (arr, fleetrt_state_to_json (state_root, s));
       fleetrt_state_free (s);
     }
-  *json_out = xstrdup (json_object_to_json_string_ext (arr, JSON_C_TO_STRING_PLAIN));
+  *json_out = xstrdup (json_object_to_json_string_ext (arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put (arr);
   return 0;
 }

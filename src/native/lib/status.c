@@ -47,7 +47,7 @@ fleetrt_state_write (const char *root, const struct fleetrt_state *s, fleetrt_er
   json_object_object_add (o, "parent_pid", json_object_new_int (s->parent_pid));
   json_object_object_add (o, "annotations", s->annotations ? json_object_get (s->annotations)
                                                            : json_object_new_object ());
-  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
+  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   ret = write_file_atomic (path, text, strlen (text), err);
   json_object_put (o);
   return ret;
@@ -163,7 +163,7 @@ fleetrt_state_write_exit (const char *root, const char *id, int wait_status, boo
   json_object_object_add (o, "signal", json_object_new_int (sig));
   json_object_object_add (o, "oom_killed", json_object_new_boolean (oom_killed));
   json_object_object_add (o, "finished", json_object_new_string (now));
-  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
+  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   ret = write_file_atomic (path, text, strlen (text), err);
   json_object_put (o);
   return ret;

@@ -287,3 +287,25 @@ close_fds_from (int from, bool cloexec)
         close (fd);
     }
 }
+
+void
+close_fds_except (const int *keep, size_t n)
+{
+  unsigned int from = 3;
+  for (;;)
+    {
+      int next = -1;
+      /* the smallest kept fd >= from */
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= (int) from && (next < 0 || keep[i] < next))
+          next = keep[i];
+      if (next < 0)
+        {
+          syscall (SYS_close_range, from, ~0U, 0);
+          return;
+        }
+      if ((unsigned) next > from)
+        syscall (SYS_close_range, from, (unsigned) next - 1, 0);
+      from = (unsigned) next + 1;
+    }
+}

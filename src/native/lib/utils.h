@@ -89,6 +89,9 @@ int proc_stat_start (pid_t pid, uint64_t *start, char *state_letter);
 /* A container id is [A-Za-z0-9][A-Za-z0-9_.-]{0,127}: it becomes a path component. */
 int validate_id (const char *id, fleetrt_error **err);
 
+/* Closes every fd >= 3 except those in keep (n entries, -1 entries ignored). */
+void close_fds_except (const int *keep, size_t n);
+
 /* Closes every fd >= from (or marks CLOEXEC when cloexec is true). */
 void close_fds_from (int from, bool cloexec);
 

@@ -47,7 +47,7 @@ shim_log_write (struct shim_log *l, const char *stream, const char *text, size_t
 {
   char now[64];
   json_object *s = json_object_new_string_len (text, (int) len);
-  const char *escaped = json_object_to_json_string_ext (s, JSON_C_TO_STRING_PLAIN);
+  const char *escaped = json_object_to_json_string_ext (s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *line;
   int n;
 

@@ -212,7 +212,7 @@ exec_reply_if_done (struct client *c)
                                                                    (int) c->cap_len[0]));
   json_object_object_add (o, "stderr", json_object_new_string_len (c->cap[1] ? c->cap[1] : "",
                                                                    (int) c->cap_len[1]));
-  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
+  text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   send_all (c->src.fd, text, strlen (text));
   send_all (c->src.fd, "\n", 1);
   json_object_put (o);
