@@ -31,7 +31,7 @@ cg_read_u64 (const char *dir, const char *file, uint64_t *out, fleetrt_error **e
       return 0;
     }
   if (parse_u64 (text, out) < 0)
-    return fleetrt_fail (err, EINVAL, "cgroup: `%s` is not a number", p);
+    return fleetrt_fail_msg (err, EINVAL, "cgroup: `%s` is not a number", p);
   return 0;
 }
 
@@ -86,7 +86,7 @@ cg_kill_and_wait (const char *dir, fleetrt_error **err)
         kill (pids[k], SIGKILL);
       nanosleep (&(struct timespec){ 0, 1000000 }, NULL);
     }
-  return fleetrt_fail (err, EBUSY, "cgroup `%s`: processes survive SIGKILL", dir);
+  return fleetrt_fail_msg (err, EBUSY, "cgroup `%s`: processes survive SIGKILL", dir);
 }
 
 int

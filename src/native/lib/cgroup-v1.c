@@ -202,7 +202,7 @@ v1_freeze (const char *mount, const char *path, bool frozen, fleetrt_error **err
         return ret;
       nanosleep (&(struct timespec){ 0, 1000000 }, NULL);
     }
-  return fleetrt_fail (err, ETIMEDOUT, "cgroup: freezer did not reach %s", want);
+  return fleetrt_fail_msg (err, ETIMEDOUT, "cgroup: freezer did not reach %s", want);
 }
 
 static int

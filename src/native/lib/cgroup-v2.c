@@ -150,7 +150,7 @@ v2_freeze (const char *mount, const char *path, bool frozen, fleetrt_error **err
         return 0;
       nanosleep (&(struct timespec){ 0, 1000000 }, NULL);
     }
-  return fleetrt_fail (err, ETIMEDOUT, "cgroup: freeze did not settle");
+  return fleetrt_fail_msg (err, ETIMEDOUT, "cgroup: freeze did not settle");
 }
 
 static int

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#define CFG_FAIL(err, ...) fleetrt_fail (err, EINVAL, "config.json: " __VA_ARGS__)
+#define CFG_FAIL(err, ...) fleetrt_fail_msg (err, EINVAL, "config.json: " __VA_ARGS__)
 
 static const char *const cap_names[] = {
   "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",

@@ -91,7 +91,7 @@ resolve_executable (char *const *args, char *const *env, char **out, fleetrt_err
           }
       }
   }
-  return fleetrt_fail (err, ENOENT, "exec `%s`: not found in PATH `%s`", name, path);
+  return fleetrt_fail_msg (err, ENOENT, "exec `%s`: not found in PATH `%s`", name, path);
 }
 
 /* cwd resolved inside the root (after pivot_root "/" is the container's root). */
@@ -147,7 +147,7 @@ apply_sysctl (const struct fleetrt_config *c, fleetrt_error **err)
       cleanup_free char *key = xstrdup (c->sysctl[i].key);
       cleanup_free char *path = NULL;
       if (strstr (key, "..") || strchr (key, '/'))
-        return fleetrt_fail (err, EINVAL, "linux.sysctl: invalid key `%s`", key);
+        return fleetrt_fail_msg (err, EINVAL, "linux.sysctl: invalid key `%s`", key);
       for (char *s = key; *s; s++)
         if (*s == '.')
           *s = '/';
@@ -230,8 +230,9 @@ init_main (struct init_args *a)
       fleetrt_fail (&err, errno, "hostname: sethostname `%s`", c->hostname);
       child_fail (a->sync_fd, err);
     }
-  if (fleetrt_mounts_prepare (c, &err) < 0 || fleetrt_mounts_pivot_and_finish (c, &err) < 0
-      || apply_sysctl (c, &err) < 0 || apply_rlimits (&c->process, &err) < 0
+  if (fleetrt_mounts_prepare (c, &err) < 0 || fleetrt_mounts_pivot (c, &err) < 0
+      || apply_sysctl (c, &err) < 0 || fleetrt_mounts_finish (c, &err) < 0
+      || apply_rlimits (&c->process, &err) < 0
       || apply_oom_score (&c->process, &err) < 0)
     child_fail (a->sync_fd, err);
   if (resolve_executable (c->process.args, c->process.env, &exe, &err) < 0)
@@ -276,7 +277,7 @@ read_sync (int fd, bool expect_ready, fleetrt_error **err)
   if (n < 0)
     return fleetrt_fail (err, errno, "read from the container init");
   if (n == 0)
-    return expect_ready ? fleetrt_fail (err, EPIPE, "the container init exited during setup") : 0;
+    return expect_ready ? fleetrt_fail_msg (err, EPIPE, "the container init exited during setup") : 0;
   if (buf[0] == SYNC_READY)
     return 0;
   if (buf[0] == SYNC_ERROR && (size_t) n >= 1 + sizeof (int))
@@ -289,7 +290,7 @@ read_sync (int fd, bool expect_ready, fleetrt_error **err)
       (*err)->status = e;
       return -(e ? e : 1);
     }
-  return fleetrt_fail (err, EPROTO, "unexpected message from the container init");
+  return fleetrt_fail_msg (err, EPROTO, "unexpected message from the container init");
 }
 
 static int
@@ -335,7 +336,7 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   if (mkdir (dir, 0711) < 0)
     {
       if (errno == EEXIST)
-        return fleetrt_fail (err, EEXIST, "container `%s` already exists", id);
+        return fleetrt_fail_msg (err, EEXIST, "container `%s` already exists", id);
       return fleetrt_fail (err, errno, "mkdir `%s`", dir);
     }
   format_rfc3339_now (created, sizeof created);
@@ -414,7 +415,7 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   st.parent_pid = getpid ();
   if (proc_stat_start (pid, &st.pid_start, NULL) < 0)
     {
-      ret = fleetrt_fail (err, ESRCH, "create container `%s`: the init exited at once", id);
+      ret = fleetrt_fail_msg (err, ESRCH, "create container `%s`: the init exited at once", id);
       goto fail;
     }
   ann = json_object_new_object ();
@@ -549,7 +550,7 @@ fleetrt_container_exec_spawn (const char *root, const char *id, char *const *arg
   if ((ret = fleetrt_state_read (root, id, &s, err)) < 0)
     return ret;
   if (fleetrt_state_status (root, s) != FLEETRT_RUNNING)
-    return fleetrt_fail (err, EINVAL, "exec in container `%s`: it is %s, not running", id,
+    return fleetrt_fail_msg (err, EINVAL, "exec in container `%s`: it is %s, not running", id,
                          fleetrt_status_name (fleetrt_state_status (root, s)));
   if ((ret = load_state_config (root, s, &c, err)) < 0)
     return ret;
@@ -664,7 +665,7 @@ fleetrt_container_start (const char *state_root, const char *id, fleetrt_error *
     return ret;
   status = fleetrt_state_status (state_root, s);
   if (status != FLEETRT_CREATED)
-    return fleetrt_fail (err, EINVAL, "start container `%s`: it is %s, not created", id,
+    return fleetrt_fail_msg (err, EINVAL, "start container `%s`: it is %s, not created", id,
                          fleetrt_status_name (status));
   dir = fleetrt_state_dir (state_root, id);
   fifo = xasprintf ("%s/exec.fifo", dir);
@@ -681,7 +682,7 @@ fleetrt_container_start (const char *state_root, const char *id, fleetrt_error *
       if (n < 0 && errno != EINTR)
         return fleetrt_fail (err, errno, "start container `%s`: poll exec.fifo", id);
       if (!fleetrt_state_init_alive (s))
-        return fleetrt_fail (err, ESRCH, "start container `%s`: the init exited", id);
+        return fleetrt_fail_msg (err, ESRCH, "start container `%s`: the init exited", id);
     }
   unlink (fifo);
   {
@@ -720,15 +721,15 @@ fleetrt_container_kill (const char *state_root, const char *id, int signal, flee
   if ((ret = fleetrt_state_read (state_root, id, &s, err)) < 0)
     return ret;
   if (signal <= 0 || signal >= 65)
-    return fleetrt_fail (err, EINVAL, "kill container `%s`: invalid signal %d", id, signal);
+    return fleetrt_fail_msg (err, EINVAL, "kill container `%s`: invalid signal %d", id, signal);
   if (!fleetrt_state_init_alive (s))
-    return fleetrt_fail (err, ESRCH, "kill container `%s`: it is not running", id);
+    return fleetrt_fail_msg (err, ESRCH, "kill container `%s`: it is not running", id);
   /* Hold a pidfd, then check it is still our init: no signal can reach a recycled pid. */
   pidfd = (int) syscall (SYS_pidfd_open, s->pid, 0);
   if (pidfd < 0)
     return fleetrt_fail (err, errno, "kill container `%s`: pidfd_open", id);
   if (proc_stat_start (s->pid, &start, NULL) < 0 || start != s->pid_start)
-    return fleetrt_fail (err, ESRCH, "kill container `%s`: it is not running", id);
+    return fleetrt_fail_msg (err, ESRCH, "kill container `%s`: it is not running", id);
   if (syscall (SYS_pidfd_send_signal, pidfd, signal, NULL, 0) < 0)
     return fleetrt_fail (err, errno, "kill container `%s`", id);
   return 0;
@@ -745,7 +746,7 @@ fleetrt_container_delete (const char *state_root, const char *id, int force, fle
     return ret;
   status = fleetrt_state_status (state_root, s);
   if (status != FLEETRT_STOPPED && !force)
-    return fleetrt_fail (err, EBUSY, "delete container `%s`: it is %s (stop it or force)", id,
+    return fleetrt_fail_msg (err, EBUSY, "delete container `%s`: it is %s (stop it or force)", id,
                          fleetrt_status_name (status));
   /* Destroying the cgroup SIGKILLs whatever is left, the init included. */
   if ((ret = remove_container (state_root, s, err)) < 0)
@@ -763,10 +764,10 @@ set_frozen (const char *state_root, const char *id, bool frozen, fleetrt_error *
     return ret;
   status = fleetrt_state_status (state_root, s);
   if (frozen && status != FLEETRT_RUNNING)
-    return fleetrt_fail (err, EINVAL, "pause container `%s`: it is %s, not running", id,
+    return fleetrt_fail_msg (err, EINVAL, "pause container `%s`: it is %s, not running", id,
                          fleetrt_status_name (status));
   if (!frozen && status != FLEETRT_PAUSED)
-    return fleetrt_fail (err, EINVAL, "resume container `%s`: it is %s, not paused", id,
+    return fleetrt_fail_msg (err, EINVAL, "resume container `%s`: it is %s, not paused", id,
                          fleetrt_status_name (status));
   if ((ret = fleetrt_cgroup_detect ()->freeze (fleetrt_cgroup_mount (), s->cgroup_path, frozen,
                                                err))

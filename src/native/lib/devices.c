@@ -54,7 +54,7 @@ fleetrt_devices_populate (int devfd, const struct fleetrt_config *c, fleetrt_err
       const char *rel;
       mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
       if (strncmp (d->path, "/dev/", 5) != 0 || strchr (d->path + 5, '/') || strstr (d->path, ".."))
-        return fleetrt_fail (err, EINVAL, "linux.devices: `%s` must be directly under /dev",
+        return fleetrt_fail_msg (err, EINVAL, "linux.devices: `%s` must be directly under /dev",
                              d->path);
       rel = d->path + 5;
       unlinkat (devfd, rel, 0);

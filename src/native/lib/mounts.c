@@ -295,10 +295,8 @@ readonly_path (const char *path, fleetrt_error **err)
 }
 
 int
-fleetrt_mounts_pivot_and_finish (const struct fleetrt_config *c, fleetrt_error **err)
+fleetrt_mounts_pivot (const struct fleetrt_config *c, fleetrt_error **err)
 {
-  int ret;
-
   if (chdir (c->root_path) < 0)
     return fleetrt_fail (err, errno, "chdir `%s`", c->root_path);
   /* pivot_root(".", ".") stacks the old root on the new one; unmounting "." then drops it
@@ -309,7 +307,13 @@ fleetrt_mounts_pivot_and_finish (const struct fleetrt_config *c, fleetrt_error *
     return fleetrt_fail (err, errno, "detach the old root");
   if (chdir ("/") < 0)
     return fleetrt_fail (err, errno, "chdir /");
+  return 0;
+}
 
+int
+fleetrt_mounts_finish (const struct fleetrt_config *c, fleetrt_error **err)
+{
+  int ret;
   for (size_t i = 0; i < c->n_masked_paths; i++)
     if ((ret = mask_path (c->masked_paths[i], err)) < 0)
       return ret;

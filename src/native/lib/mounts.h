@@ -8,8 +8,11 @@
 /* Everything before pivot_root: propagation, rootfs, mounts, devices. */
 int fleetrt_mounts_prepare (const struct fleetrt_config *c, fleetrt_error **err);
 
-/* pivot_root into the prepared rootfs, then masked/readonly paths and a readonly root. */
-int fleetrt_mounts_pivot_and_finish (const struct fleetrt_config *c, fleetrt_error **err);
+/* pivot_root into the prepared rootfs (never chroot); the old root is detached. */
+int fleetrt_mounts_pivot (const struct fleetrt_config *c, fleetrt_error **err);
+
+/* After sysctl: masked paths, read-only paths and a read-only root. */
+int fleetrt_mounts_finish (const struct fleetrt_config *c, fleetrt_error **err);
 
 /* Opens path (absolute, in the container) under rootfd without escaping it, creating missing
  * directories (and the last component as a file when `file`). O_PATH fd. */

@@ -95,13 +95,13 @@ fleetrt_state_read (const char *root, const char *id, struct fleetrt_state **out
         {
           fleetrt_error_free (*err);
           *err = NULL;
-          return fleetrt_fail (err, ENOENT, "container `%s` does not exist", id);
+          return fleetrt_fail_msg (err, ENOENT, "container `%s` does not exist", id);
         }
       return ret;
     }
   o = json_tokener_parse (text);
   if (o == NULL)
-    return fleetrt_fail (err, EINVAL, "container `%s`: corrupt `%s`", id, path);
+    return fleetrt_fail_msg (err, EINVAL, "container `%s`: corrupt `%s`", id, path);
   s = xmalloc0 (sizeof *s);
   s->id = xstrdup (id);
   s->bundle = xstrdup (jstr (o, "bundle"));

@@ -258,17 +258,17 @@ validate_id (const char *id, fleetrt_error **err)
 {
   size_t n;
   if (id == NULL || id[0] == '\0')
-    return fleetrt_fail (err, EINVAL, "container id is empty");
+    return fleetrt_fail_msg (err, EINVAL, "container id is empty");
   n = strlen (id);
   if (n > 128)
-    return fleetrt_fail (err, EINVAL, "container id `%.20s...` is longer than 128 characters", id);
+    return fleetrt_fail_msg (err, EINVAL, "container id `%.20s...` is longer than 128 characters", id);
   for (size_t i = 0; i < n; i++)
     {
       char c = id[i];
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                 || (i > 0 && (c == '_' || c == '-' || c == '.'));
       if (!ok)
-        return fleetrt_fail (err, EINVAL, "invalid container id `%s`: use letters, digits, `_.-`",
+        return fleetrt_fail_msg (err, EINVAL, "invalid container id `%s`: use letters, digits, `_.-`",
                              id);
     }
   return 0;

@@ -255,7 +255,7 @@ start_exec (struct client *c, const char *args_json)
     {
       if (arr)
         json_object_put (arr);
-      fleetrt_fail (&err, EINVAL, "exec: expected a JSON array of strings");
+      fleetrt_fail_msg (&err, EINVAL, "exec: expected a JSON array of strings");
       reply_error (c, err);
       client_close (c);
       return;
@@ -320,7 +320,7 @@ handle_request (struct client *c, char *line)
     {
       int sig = line[4] ? fleetrt_signal_from_name (line + 5) : SIGTERM;
       if (sig < 0)
-        fleetrt_fail (&err, EINVAL, "unknown signal `%s`", line + 5);
+        fleetrt_fail_msg (&err, EINVAL, "unknown signal `%s`", line + 5);
       if (err || fleetrt_container_kill (shim.root, shim.id, sig, &err) < 0)
         reply_error (c, err);
       else
@@ -355,7 +355,7 @@ handle_request (struct client *c, char *line)
     }
   else
     {
-      fleetrt_fail (&err, EINVAL, "unknown request `%.64s`", line);
+      fleetrt_fail_msg (&err, EINVAL, "unknown request `%.64s`", line);
       reply_error (c, err);
     }
   client_close (c);
