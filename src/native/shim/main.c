@@ -602,12 +602,6 @@ main (int argc, char **argv)
       ready (ready_fd, "error %s\n", fleetrt_error_message (err));
       return 1;
     }
-  if (start && fleetrt_container_start (shim.root, shim.id, &err) < 0)
-    {
-      ready (ready_fd, "error %s\n", fleetrt_error_message (err));
-      fleetrt_container_delete (shim.root, shim.id, 1, &err);
-      return 1;
-    }
   if (log_path)
     {
       close (o.stdio[0]);

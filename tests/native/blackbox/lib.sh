@@ -52,6 +52,12 @@ cleanup() {
     done
     rmdir "$d" 2>/dev/null
   done
+  for d in /sys/fs/cgroup/*/fleetrt/"$PREFIX"-*; do
+    [ -d "$d" ] || continue
+    echo "LEAK: cgroup $d" >&2
+    status=1
+    rmdir "$d" 2>/dev/null
+  done
   if grep -q "$WORK" /proc/self/mountinfo; then
     echo "LEAK: mounts under $WORK" >&2
     status=1
