@@ -14,7 +14,7 @@ for applet in $(/bin/busybox --list); do
 done
 rm -f "$dir/config.json"
 (cd "$dir" && runc spec)
-python3 - "$dir/config.json" "$@" <<'PY'
+/usr/bin/python3 - "$dir/config.json" "$@" <<'PY'
 import json, sys
 path, args = sys.argv[1], sys.argv[2:]
 c = json.load(open(path))

@@ -27,7 +27,7 @@ rt() { "$FLEETRT" --root "$ROOT" "$@"; }
 
 # json FILE-OR-TEXT EXPR: evaluates a Python expression over the parsed JSON `j`.
 json() {
-  python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+  /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
 cleanup() {
@@ -80,7 +80,7 @@ mkbundle() {
   shift
   b="$WORK/bundles/$name"
   mkdir -p "$b"
-  python3 - "$WORK/template/config.json" "$b/config.json" "$ROOTFS" "$CGPARENT/$name" "$@" <<'PY'
+  /usr/bin/python3 - "$WORK/template/config.json" "$b/config.json" "$ROOTFS" "$CGPARENT/$name" "$@" <<'PY'
 import json, sys
 src, dst, rootfs, cg, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 c = json.load(open(src))
@@ -95,7 +95,7 @@ PY
 
 # edit BUNDLE PYTHON: runs Python statements over the bundle's config `c`.
 edit() {
-  python3 - "$1/config.json" "$2" <<'PY'
+  /usr/bin/python3 - "$1/config.json" "$2" <<'PY'
 import json, sys
 path = sys.argv[1]
 c = json.load(open(path))
@@ -108,7 +108,7 @@ PY
 wait_status() {
   i=0
   while [ $i -lt "${3:-200}" ]; do
-    s=$(rt state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || true)
+    s=$(rt state "$1" 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || true)
     [ "$s" = "$2" ] && return 0
     sleep 0.05
     i=$((i + 1))

@@ -83,7 +83,7 @@ shim=$(json "$(rt state iso4)" 'j["shim_pid"]')
 set +e; sh -c "echo x >> /proc/$shim/exe" 2>/dev/null; code=$?; set -e
 [ $code -ne 0 ] || fail "the shim's binary was writable through /proc/$shim/exe"
 # ETXTBSY answers first while it runs; what protects the binary afterwards is the mount.
-ro=$(python3 -c 'import os,sys; print(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY))' /proc/$shim/exe)
+ro=$(/usr/bin/python3 -c 'import os,sys; print(bool(os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY))' /proc/$shim/exe)
 [ "$ro" = True ] || fail "the shim's /proc/PID/exe is not on a read-only mount"
 cmp -s "/proc/$shim/exe" "$FLEET_SHIM" || fail "the shim does not run its own binary"
 pass "the shim runs from a read-only view of its binary"

@@ -4,7 +4,7 @@
 
 # sock ID REQUEST: one request on the shim's control socket, prints the reply.
 sock() {
-  python3 - "$ROOT/$1/shim.sock" "$2" <<'PY'
+  /usr/bin/python3 - "$ROOT/$1/shim.sock" "$2" <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -37,7 +37,7 @@ sleep 0.5
 for f in "$WORK"/s1.log*; do
   [ "$(stat -c %s "$f")" -le 2000 ] || fail "$f larger than the cap"
 done
-python3 - "$WORK"/s1.log.2 "$WORK"/s1.log.1 "$WORK"/s1.log <<'PY' || fail "log content"
+/usr/bin/python3 - "$WORK"/s1.log.2 "$WORK"/s1.log.1 "$WORK"/s1.log <<'PY' || fail "log content"
 import json, sys, re
 entries = [json.loads(l) for f in sys.argv[1:] for l in open(f)]
 assert all(set(e) == {"time", "stream", "log"} for e in entries), entries[:3]
