@@ -11,7 +11,7 @@
 
 /* cpuset is joined only when the config names cpus or mems: an empty cpuset refuses tasks. */
 static const char *const controllers[] = { "memory", "cpu", "cpuacct", "pids", "freezer",
-                                           "cpuset" };
+                                           "devices", "cpuset" };
 #define N_CONTROLLERS (sizeof controllers / sizeof controllers[0])
 
 static char *
@@ -98,6 +98,64 @@ wants_cpuset (const struct fleetrt_resources *res)
   return res && (res->cpu_cpus || res->cpu_mems);
 }
 
+/* The devices the container may always use, as runc allows them: null, zero, full, tty,
+ * random, urandom, console, ptmx, the pts, and mknod of anything (opening needs a rule). */
+static const char *const default_device_rules[] = {
+  "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:8 rwm",
+  "c 1:9 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+static void
+format_rule (char *buf, size_t size, char type, int64_t major, int64_t minor, const char *access)
+{
+  char ma[24], mi[24];
+  if (major < 0)
+    strcpy (ma, "*");
+  else
+    snprintf (ma, sizeof ma, "%" PRId64, major);
+  if (minor < 0)
+    strcpy (mi, "*");
+  else
+    snprintf (mi, sizeof mi, "%" PRId64, minor);
+  if (type == 'a')
+    snprintf (buf, size, "a");
+  else
+    snprintf (buf, size, "%c %s:%s %s", type, ma, mi, access);
+}
+
+/* Deny everything, apply linux.resources.devices in order, then allow the defaults and the
+ * devices of linux.devices. */
+static int
+v1_devices (const char *mount, const char *path, const struct fleetrt_resources *res,
+            fleetrt_error **err)
+{
+  cleanup_free char *d = dir_of (mount, "devices", path);
+  char rule[64];
+  int ret;
+  if ((ret = cg_write (d, "devices.deny", "a", err)) < 0)
+    return ret;
+  for (size_t i = 0; i < res->n_device_rules; i++)
+    {
+      const struct fleetrt_device_rule *r = &res->device_rules[i];
+      format_rule (rule, sizeof rule, r->type, r->major, r->minor, r->access);
+      if ((ret = cg_write (d, r->allow ? "devices.allow" : "devices.deny", rule, err)) < 0)
+        return ret;
+    }
+  for (size_t i = 0; i < sizeof default_device_rules / sizeof default_device_rules[0]; i++)
+    if ((ret = cg_write (d, "devices.allow", default_device_rules[i], err)) < 0)
+      return ret;
+  for (size_t i = 0; i < res->n_extra_devices; i++)
+    {
+      const struct fleetrt_device *dev = &res->extra_devices[i];
+      if (dev->type == 'p')
+        continue;
+      format_rule (rule, sizeof rule, dev->type, dev->major, dev->minor, "rwm");
+      if ((ret = cg_write (d, "devices.allow", rule, err)) < 0)
+        return ret;
+    }
+  return 0;
+}
+
 static int
 v1_create (const char *mount, const char *path, const struct fleetrt_resources *res,
            fleetrt_error **err)
@@ -150,6 +208,8 @@ v1_create (const char *mount, const char *path, const struct fleetrt_resources *
           return ret;
       }
   }
+  if (hierarchy_exists (mount, "devices") && (ret = v1_devices (mount, path, res, err)) < 0)
+    return ret;
   if (res->has_pids_limit)
     {
       cleanup_free char *pids = dir_of (mount, "pids", path);

@@ -486,10 +486,55 @@ parse_mounts (json_object *arr, struct fleetrt_config *c, fleetrt_error **err)
 }
 
 static int
+parse_device_rules (json_object *arr, struct fleetrt_resources *res, fleetrt_error **err)
+{
+  res->n_device_rules = json_object_array_length (arr);
+  res->device_rules = xmalloc0 (res->n_device_rules * sizeof (struct fleetrt_device_rule));
+  for (size_t i = 0; i < res->n_device_rules; i++)
+    {
+      json_object *d = json_object_array_get_idx (arr, i);
+      struct fleetrt_device_rule *r = &res->device_rules[i];
+      cleanup_free char *type = NULL;
+      cleanup_free char *access = NULL;
+      int ret;
+      if (!json_object_is_type (d, json_type_object))
+        return CFG_FAIL (err, "linux.resources.devices[%zu]: expected an object", i);
+      if ((ret = get_bool (d, "allow", "linux.resources.devices[].allow", &r->allow, err)) < 0)
+        return ret;
+      if (ret == 0)
+        return CFG_FAIL (err, "linux.resources.devices[%zu].allow: missing", i);
+      if ((ret = get_string (d, "type", "linux.resources.devices[].type", &type, err)) < 0)
+        return ret;
+      r->type = type ? type[0] : 'a';
+      if (type && (strlen (type) != 1 || strchr ("acb", type[0]) == NULL))
+        return CFG_FAIL (err, "linux.resources.devices[%zu].type: expected a, c or b", i);
+      r->major = r->minor = -1;
+      if ((ret = get_int64 (d, "major", "linux.resources.devices[].major", &r->major, err)) < 0)
+        return ret;
+      if ((ret = get_int64 (d, "minor", "linux.resources.devices[].minor", &r->minor, err)) < 0)
+        return ret;
+      if ((ret = get_string (d, "access", "linux.resources.devices[].access", &access, err)) < 0)
+        return ret;
+      if (access == NULL)
+        strcpy (r->access, "rwm");
+      else if (strlen (access) > 3 || strspn (access, "rwm") != strlen (access))
+        return CFG_FAIL (err, "linux.resources.devices[%zu].access: expected letters of rwm", i);
+      else
+        strcpy (r->access, access);
+    }
+  return 0;
+}
+
+static int
 parse_resources (json_object *r, struct fleetrt_resources *res, fleetrt_error **err)
 {
-  json_object *mem, *cpu, *pids;
+  json_object *mem, *cpu, *pids, *devs;
   int ret;
+
+  if ((ret = get_array (r, "devices", "linux.resources.devices", "objects", &devs, err)) < 0)
+    return ret;
+  if (devs && (ret = parse_device_rules (devs, res, err)) < 0)
+    return ret;
 
   if ((ret = get_object (r, "memory", "linux.resources.memory", &mem, err)) < 0)
     return ret;
@@ -666,6 +711,8 @@ parse_linux (json_object *l, struct fleetrt_config *c, fleetrt_error **err)
     return ret;
   if (devs && (ret = parse_devices (devs, c, err)) < 0)
     return ret;
+  c->resources.extra_devices = c->devices;
+  c->resources.n_extra_devices = c->n_devices;
   if ((ret = get_object (l, "sysctl", "linux.sysctl", &sysctl, err)) < 0)
     return ret;
   if (sysctl && (ret = parse_kv_object (sysctl, "linux.sysctl", &c->sysctl, &c->n_sysctl, err)) < 0)
@@ -940,6 +987,7 @@ fleetrt_config_free (struct fleetrt_config *c)
     free (c->namespaces[i].path);
   free (c->namespaces);
   free (c->resources.cpu_cpus);
+  free (c->resources.device_rules);
   free (c->resources.cpu_mems);
   free (c->cgroups_path);
   free_strv (c->masked_paths);

@@ -61,6 +61,15 @@ struct fleetrt_device
   gid_t gid;
 };
 
+/* A linux.resources.devices rule (cgroup device access). major/minor -1 = any. */
+struct fleetrt_device_rule
+{
+  bool allow;
+  char type; /* 'a', 'c', 'b' */
+  int64_t major, minor;
+  char access[4]; /* subset of "rwm" */
+};
+
 struct fleetrt_resources
 {
   bool has_memory_limit, has_memory_swap, has_cpu_shares, has_cpu_quota, has_cpu_period,
@@ -73,6 +82,11 @@ struct fleetrt_resources
   char *cpu_cpus;
   char *cpu_mems;
   int64_t pids_limit; /* <= 0 = unlimited */
+  struct fleetrt_device_rule *device_rules;
+  size_t n_device_rules;
+  /* linux.devices, allowed in addition to the default devices (filled by the parser). */
+  const struct fleetrt_device *extra_devices;
+  size_t n_extra_devices;
 };
 
 struct fleetrt_process

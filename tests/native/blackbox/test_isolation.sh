@@ -87,3 +87,16 @@ ro=$(/usr/bin/python3 -c 'import os,sys; print(bool(os.statvfs(sys.argv[1]).f_fl
 [ "$ro" = True ] || fail "the shim's /proc/PID/exe is not on a read-only mount"
 cmp -s "/proc/$shim/exe" "$FLEET_SHIM" || fail "the shim does not run its own binary"
 pass "the shim runs from a read-only view of its binary"
+
+# the device cgroup: even with CAP_MKNOD a host disk node cannot be opened; /dev/null can
+b=$(mkbundle devcg sh -c 'mknod /dev/sdz b 8 0 && (head -c1 /dev/sdz >/dev/null 2>&1 && echo opened || echo denied); echo ok > /dev/null && echo null-ok')
+edit "$b" '
+caps = ["CAP_MKNOD", "CAP_DAC_OVERRIDE", "CAP_SYS_ADMIN"]
+c["process"]["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+'
+if [ -d /sys/fs/cgroup/devices ]; then
+  [ "$(rt run -b "$b" iso5)" = "$(printf 'denied\nnull-ok')" ] || fail "device cgroup: $(rt run -b "$b" iso6 2>&1)"
+  pass "the device cgroup refuses host devices and allows the defaults"
+else
+  fail "no v1 devices hierarchy: the v2 device filter (eBPF) is not implemented"
+fi
