@@ -11,6 +11,7 @@
 #include "utils.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -258,6 +259,28 @@ cmd_exec (int argc, char **argv)
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
+static bool
+run_needs_protection (int argc, char **argv)
+{
+  struct create_args a = { 0 };
+  struct fleetrt_config *c = NULL;
+  fleetrt_error *err = NULL;
+  const struct fleetrt_namespace *pidns;
+  bool needed;
+
+  if (parse_create (argc, argv, &a) < 0 || a.detach)
+    return true;
+  if (fleetrt_config_load (a.bundle, &c, &err) < 0)
+    {
+      fleetrt_error_free (err); /* reported by the run itself */
+      return true;
+    }
+  pidns = fleetrt_config_namespace (c, CLONE_NEWPID);
+  needed = pidns == NULL || pidns->path != NULL;
+  fleetrt_config_free (c);
+  return needed;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -288,8 +311,11 @@ main (int argc, char **argv)
   argc -= i;
   argv += i;
 
-  /* Verbs that run code near a container re-exec from a read-only copy of the binary first. */
-  if (strcmp (cmd, "run") == 0 || strcmp (cmd, "exec") == 0)
+  /* Verbs that put this binary where a container's processes can reach its /proc/PID/exe
+   * re-exec from a read-only view of it first: exec (it joins the container's pid namespace)
+   * and run when the container shares an existing pid namespace. A foreground run with a new
+   * pid namespace skips it: no container process can see this one. */
+  if (strcmp (cmd, "exec") == 0 || (strcmp (cmd, "run") == 0 && run_needs_protection (argc, argv)))
     if (fleetrt_selfexe_protect (argv - i, &err) < 0)
       return report (err);
 

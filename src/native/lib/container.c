@@ -29,7 +29,22 @@ enum
 {
   SYNC_READY = 'R', /* setup done; waiting on exec.fifo */
   SYNC_ERROR = 'E', /* followed by int errno and the message */
+  SYNC_CGROUP = 'C', /* parent -> init: you are in the container's cgroup */
 };
+
+/* In the init: wait until the parent has moved us into the cgroup. */
+static int
+wait_cgroup_joined (int sync_fd, fleetrt_error **err)
+{
+  char c = 0;
+  ssize_t n;
+  do
+    n = recv (sync_fd, &c, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || c != SYNC_CGROUP)
+    return fleetrt_fail_msg (err, EPIPE, "the runtime did not place the init in its cgroup");
+  return 0;
+}
 
 static char *
 default_cgroup_path (const struct fleetrt_config *c, const char *id)
@@ -213,7 +228,10 @@ init_main (struct init_args *a)
   /* Die with the parent while still being set up. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-  if (a->cg->enter (fleetrt_cgroup_mount (), a->cgroup_path, 0, &err) < 0)
+  /* The parent moves us into the cgroup while we set up (a cgroup migration waits for an RCU
+   * grace period: overlapping it with the mounts saves most of it). A new cgroup namespace
+   * must be rooted at the container's cgroup, so then we wait for it first. */
+  if ((a->clone_flags & CLONE_NEWCGROUP) && wait_cgroup_joined (a->sync_fd, &err) < 0)
     child_fail (a->sync_fd, err);
   if (fleetrt_ns_join_paths (c, ~CLONE_NEWPID, &err) < 0)
     child_fail (a->sync_fd, err);
@@ -238,6 +256,9 @@ init_main (struct init_args *a)
   if (resolve_executable (c->process.args, c->process.env, &exe, &err) < 0)
     child_fail (a->sync_fd, err);
   if ((cwd_fd = open_cwd (c->process.cwd, &err)) < 0)
+    child_fail (a->sync_fd, err);
+  /* Nothing of the container's own code runs before it is inside its cgroup. */
+  if (!(a->clone_flags & CLONE_NEWCGROUP) && wait_cgroup_joined (a->sync_fd, &err) < 0)
     child_fail (a->sync_fd, err);
 
   if (a->fifo_fd >= 0)
@@ -342,8 +363,6 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   format_rfc3339_now (created, sizeof created);
   cgroup_path = default_cgroup_path (c, id);
 
-  if ((ret = write_config_copy (dir, c->bundle, err)) < 0)
-    goto fail;
   if (o->wait_for_start)
     {
       cleanup_free char *fifo = xasprintf ("%s/exec.fifo", dir);
@@ -398,6 +417,17 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
     }
   close (sync[1]);
   sync[1] = -1;
+  /* While the init sets up its mounts: its cgroup, and the config copy for exec. */
+  ret = cg->enter (fleetrt_cgroup_mount (), cgroup_path, pid, err);
+  if (ret == 0)
+    {
+      char msg = SYNC_CGROUP;
+      /* A failed send means the init died: read_sync reports why. */
+      (void) send (sync[0], &msg, 1, MSG_NOSIGNAL);
+      ret = write_config_copy (dir, c->bundle, err);
+    }
+  if (ret < 0)
+    goto fail;
   ret = read_sync (sync[0], o->wait_for_start, err);
   close (sync[0]);
   sync[0] = -1;
