@@ -248,7 +248,7 @@ init_main (struct init_args *a)
       fleetrt_fail (&err, errno, "hostname: sethostname `%s`", c->hostname);
       child_fail (a->sync_fd, err);
     }
-  if (fleetrt_mounts_prepare (c, &err) < 0 || fleetrt_mounts_pivot (c, &err) < 0
+  if (fleetrt_mounts_prepare (c, a->cgroup_path, &err) < 0 || fleetrt_mounts_pivot (c, &err) < 0
       || apply_sysctl (c, &err) < 0 || fleetrt_mounts_finish (c, &err) < 0
       || apply_rlimits (&c->process, &err) < 0
       || apply_oom_score (&c->process, &err) < 0)

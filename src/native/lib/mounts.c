@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,9 +98,14 @@ fd_path (int fd, char *buf, size_t size)
   return snprintf (buf, size, "/proc/self/fd/%d", fd);
 }
 
-/* The v1 hierarchies of the caller, "cpu", "name=systemd", ... from /proc/self/cgroup. */
+/* A "cgroup" mount. v2: a cgroup2 mount. v1: a tmpfs holding one entry per hierarchy of
+ * /proc/self/cgroup; with a cgroup namespace each is a fresh cgroup mount (rooted at the
+ * namespace), without one it is a read-only bind of the container's own cgroup directory, as
+ * runc does, so the container never sees the host's tree (and no cgroup_mutex is taken while
+ * the parent migrates the init). */
 static int
-mount_cgroup (const struct fleetrt_mount *m, int target, int rootfd, fleetrt_error **err)
+mount_cgroup (const struct fleetrt_mount *m, int target, int rootfd, const char *cgroup_path,
+              bool cgroupns, fleetrt_error **err)
 {
   char tpath[64];
   struct statvfs sv;
@@ -141,8 +147,29 @@ mount_cgroup (const struct fleetrt_mount *m, int target, int rootfd, fleetrt_err
         if (sub < 0)
           return sub;
         fd_path (sub, spath, sizeof spath);
-        if (mount ("cgroup", spath, "cgroup", m->flags, data) < 0)
-          return fleetrt_fail (err, errno, "mount cgroup `%s` on `%s`", ctrl, dest);
+        if (cgroupns)
+          {
+            if (mount ("cgroup", spath, "cgroup", m->flags, data) < 0)
+              return fleetrt_fail (err, errno, "mount cgroup `%s` on `%s`", ctrl, dest);
+          }
+        else
+          {
+            cleanup_free char *own = xasprintf ("/sys/fs/cgroup/%s%s", dir, cgroup_path);
+            cleanup_free char *cur = xasprintf ("/sys/fs/cgroup/%s%s", dir, end + 1);
+            const char *src = access (own, F_OK) == 0 ? own : cur;
+            cleanup_close int again = -1;
+            if (mount (src, spath, NULL, MS_BIND, NULL) < 0)
+              return fleetrt_fail (err, errno, "bind cgroup `%s` on `%s`", src, dest);
+            again = fleetrt_open_in_root (rootfd, dest, false, false, err);
+            if (again < 0)
+              return again;
+            fd_path (again, spath, sizeof spath);
+            if (mount (NULL, spath, NULL,
+                       MS_BIND | MS_REMOUNT | MS_RDONLY | (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                       NULL)
+                < 0)
+              return fleetrt_fail (err, errno, "remount `%s` read-only", dest);
+          }
       }
     }
   if (m->flags & MS_RDONLY)
@@ -160,13 +187,12 @@ mount_cgroup (const struct fleetrt_mount *m, int target, int rootfd, fleetrt_err
 
 static int
 do_mount (const struct fleetrt_config *c, const struct fleetrt_mount *m, int rootfd,
-          fleetrt_error **err)
+          const char *cgroup_path, fleetrt_error **err)
 {
   cleanup_close int target = -1;
   char tpath[64];
   bool file = false;
 
-  (void) c;
   if (m->bind)
     {
       struct stat st;
@@ -180,7 +206,8 @@ do_mount (const struct fleetrt_config *c, const struct fleetrt_mount *m, int roo
   fd_path (target, tpath, sizeof tpath);
 
   if (m->type && strcmp (m->type, "cgroup") == 0)
-    return mount_cgroup (m, target, rootfd, err);
+    return mount_cgroup (m, target, rootfd, cgroup_path,
+                         fleetrt_config_namespace (c, CLONE_NEWCGROUP) != NULL, err);
 
   if (m->bind)
     {
@@ -216,7 +243,8 @@ do_mount (const struct fleetrt_config *c, const struct fleetrt_mount *m, int roo
 }
 
 int
-fleetrt_mounts_prepare (const struct fleetrt_config *c, fleetrt_error **err)
+fleetrt_mounts_prepare (const struct fleetrt_config *c, const char *cgroup_path,
+                        fleetrt_error **err)
 {
   unsigned long prop = c->rootfs_propagation ? c->rootfs_propagation : (MS_SLAVE | MS_REC);
   cleanup_close int rootfd = -1;
@@ -245,7 +273,7 @@ fleetrt_mounts_prepare (const struct fleetrt_config *c, fleetrt_error **err)
 
   for (size_t i = 0; i < c->n_mounts; i++)
     {
-      if ((ret = do_mount (c, &c->mounts[i], rootfd, err)) < 0)
+      if ((ret = do_mount (c, &c->mounts[i], rootfd, cgroup_path, err)) < 0)
         return fleetrt_error_wrap (err, "mounts[%zu]", i);
       if (strcmp (c->mounts[i].destination, "/dev") == 0)
         has_dev = true;

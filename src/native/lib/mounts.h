@@ -5,8 +5,10 @@
 
 #include "config.h"
 
-/* Everything before pivot_root: propagation, rootfs, mounts, devices. */
-int fleetrt_mounts_prepare (const struct fleetrt_config *c, fleetrt_error **err);
+/* Everything before pivot_root: propagation, rootfs, mounts, devices. cgroup_path is the
+ * container's cgroup (for the v1 "cgroup" mount without a cgroup namespace). */
+int fleetrt_mounts_prepare (const struct fleetrt_config *c, const char *cgroup_path,
+                            fleetrt_error **err);
 
 /* pivot_root into the prepared rootfs (never chroot); the old root is detached. */
 int fleetrt_mounts_pivot (const struct fleetrt_config *c, fleetrt_error **err);

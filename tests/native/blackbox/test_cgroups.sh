@@ -49,3 +49,11 @@ else
 fi
 rt delete -f p1
 pass "pids limit holds at 8; cpu shares/quota written; stats JSON complete"
+
+# without a cgroup namespace the container's /sys/fs/cgroup shows its own cgroup, read-only
+if [ $v2 = 0 ]; then
+  b=$(mkbundle cgview sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup/memory | grep -c "^fleetrt\|^fltest" ; touch /sys/fs/cgroup/memory/x 2>/dev/null && echo writable || echo ro')
+  edit "$b" 'c["linux"]["resources"] = {"memory": {"limit": 33554432}}'
+  [ "$(rt run -b "$b" v1)" = "$(printf '33554432\n0\nro')" ] || fail "cgroup view: $(rt run -b "$b" v2 2>&1)"
+  pass "/sys/fs/cgroup in the container is its own cgroup, read-only"
+fi
