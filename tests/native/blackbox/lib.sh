@@ -41,7 +41,7 @@ cleanup() {
     leftover=$(ls -A "$ROOT" 2>/dev/null)
     [ -z "$leftover" ] || { echo "LEAK: state dirs left: $leftover" >&2; status=1; }
   fi
-  for hier in /sys/fs/cgroup/*/; do
+  for hier in /sys/fs/cgroup/ /sys/fs/cgroup/*/; do
     d="$hier$PREFIX"
     [ -d "$d" ] || continue
     for sub in "$d"/*/; do

@@ -85,6 +85,7 @@ pass "kill delivers the named signal to the init's handler"
 
 rt run -d -b "$b" c2 </dev/null >/dev/null 2>&1
 [ "$(json "$(rt state c2)" 'j["status"]')" = running ] || fail "run -d not running"
+rt pause c2
 rt delete -f c2
 [ ! -e "$ROOT/c2" ] || fail "delete -f left the state dir"
-pass "run -d runs detached; delete -f removes a running container"
+pass "run -d runs detached; delete -f removes a paused container"
