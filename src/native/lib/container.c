@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -340,7 +341,7 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   cleanup_close int pidns_fd = -1;
   int sync[2] = { -1, -1 };
   const struct fleetrt_cgroup_backend *cg = fleetrt_cgroup_detect ();
-  bool cgroup_made = false;
+  bool cgroup_made = false, in_cgroup = false;
   struct fleetrt_state st = { 0 };
   char created[64];
   pid_t pid = -1;
@@ -402,8 +403,26 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
       goto fail;
     }
   clone_flags = fleetrt_ns_clone_flags (c);
-  pid = (pid_t) syscall (SYS_clone, (clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, NULL, NULL, NULL,
-                         NULL);
+  /* cgroup v2: clone3(CLONE_INTO_CGROUP) starts the init inside its cgroup, with no migration
+   * (and no RCU grace period) at all. Older kernels fall back to clone + migration. */
+  if (cg == &fleetrt_cgroup_v2)
+    {
+      cleanup_free char *cgdir = xasprintf ("%s%s", fleetrt_cgroup_mount (), cgroup_path);
+      cleanup_close int cgfd = open (cgdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      struct clone_args ca = { .flags = (uint64_t) ((clone_flags & ~CLONE_NEWCGROUP)
+                                                    | CLONE_INTO_CGROUP),
+                               .exit_signal = SIGCHLD,
+                               .cgroup = (uint64_t) cgfd };
+      if (cgfd >= 0)
+        {
+          pid = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
+          if (pid >= 0)
+            in_cgroup = true;
+        }
+    }
+  if (!in_cgroup)
+    pid = (pid_t) syscall (SYS_clone, (clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, NULL, NULL,
+                           NULL, NULL);
   if (pid < 0)
     {
       ret = fleetrt_fail (err, errno, "clone the container init");
@@ -418,7 +437,7 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   close (sync[1]);
   sync[1] = -1;
   /* While the init sets up its mounts: its cgroup, and the config copy for exec. */
-  ret = cg->enter (fleetrt_cgroup_mount (), cgroup_path, pid, err);
+  ret = in_cgroup ? 0 : cg->enter (fleetrt_cgroup_mount (), cgroup_path, pid, err);
   if (ret == 0)
     {
       char msg = SYNC_CGROUP;
