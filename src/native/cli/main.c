@@ -235,6 +235,15 @@ cmd_list (int argc, char **argv)
   return EXIT_OK;
 }
 
+static volatile pid_t exec_pid;
+
+static void
+forward_to_exec (int sig)
+{
+  if (exec_pid > 0)
+    kill (exec_pid, sig);
+}
+
 static int
 cmd_exec (int argc, char **argv)
 {
@@ -252,7 +261,16 @@ cmd_exec (int argc, char **argv)
     return usage ("exec needs a command");
   if (fleetrt_container_exec_spawn (root, argv[0], argv + first, stdio, &pid, &err) < 0)
     return report (err);
-  signal (SIGINT, SIG_IGN);
+  /* Like run: signals for us are meant for the process. */
+  {
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+    struct sigaction sa = { 0 };
+    exec_pid = pid;
+    sa.sa_handler = forward_to_exec;
+    sa.sa_flags = SA_RESTART;
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+      sigaction (sigs[k], &sa, NULL);
+  }
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       return EXIT_FAIL;
@@ -298,6 +316,14 @@ main (int argc, char **argv)
         }
       if (strcmp (argv[i], "--root") == 0 && i + 1 < argc)
         root = argv[++i];
+      /* runc's global options that callers such as containerd pass: accepted; errors go to
+       * stderr either way. */
+      else if ((strcmp (argv[i], "--log") == 0 || strcmp (argv[i], "--log-format") == 0)
+               && i + 1 < argc)
+        i++;
+      else if (strncmp (argv[i], "--log=", 6) == 0 || strncmp (argv[i], "--log-format=", 13) == 0
+               || strcmp (argv[i], "--debug") == 0)
+        continue;
       else if (strncmp (argv[i], "--root=", 7) == 0)
         root = argv[i] + 7;
       else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
