@@ -75,8 +75,10 @@ rt delete c1
 [ ! -e "/sys/fs/cgroup/memory$CGPARENT/sleeper" ] || fail "delete left the cgroup"
 pass "kill KILL stops it with 137; delete removes state and cgroup"
 
-b=$(mkbundle trapper sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done')
+b=$(mkbundle trapper sh -c 'trap "exit 42" TERM; touch /dev/shm/trapped; while :; do sleep 0.1; done')
 rt run -d -b "$b" c3 </dev/null >/dev/null 2>&1
+# PID 1 drops a TERM that arrives before its handler is installed: wait for the trap.
+i=0; until rt exec c3 test -e /dev/shm/trapped; do i=$((i+1)); [ $i -lt 100 ] || fail "trap never set"; sleep 0.05; done
 rt kill c3 TERM
 wait_status c3 stopped
 [ "$(json "$(rt state c3)" 'j["exit_code"]')" = 42 ] || fail "trap exit: $(rt state c3)"
