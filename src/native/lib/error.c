@@ -47,6 +47,27 @@ fleetrt_fail (fleetrt_error **err, int status, const char *fmt, ...)
 }
 
 int
+fleetrt_fail_msg (fleetrt_error **err, int status, const char *fmt, ...)
+{
+  va_list ap;
+  fleetrt_error *e;
+
+  if (err == NULL)
+    return -1;
+  e = calloc (1, sizeof (*e));
+  if (e == NULL)
+    return -1;
+  va_start (ap, fmt);
+  e->status = status;
+  e->message = format_message (0, fmt, ap);
+  va_end (ap);
+  if (e->message == NULL)
+    e->message = out_of_memory_message;
+  *err = e;
+  return -(status ? status : 1);
+}
+
+int
 fleetrt_error_wrap (fleetrt_error **err, const char *fmt, ...)
 {
   va_list ap;

@@ -17,6 +17,11 @@ struct fleetrt_error
 int fleetrt_fail (fleetrt_error **err, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+/* Like fleetrt_fail, but the message is complete as given: errno is set for the caller (EINVAL
+ * for a bad config) without appending strerror to the text. */
+int fleetrt_fail_msg (fleetrt_error **err, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /* Prefixes "context: " to an existing error; returns the same negative value for chaining. */
 int fleetrt_error_wrap (fleetrt_error **err, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
