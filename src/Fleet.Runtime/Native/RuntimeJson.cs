@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace Fleet.Runtime.Native;
+
+/// <summary>OciStateDto is the OCI state JSON libfleetrt returns.</summary>
+internal sealed record OciStateDto
+{
+    public string OciVersion { get; init; } = "";
+
+    public string Id { get; init; } = "";
+
+    public string Status { get; init; } = "";
+
+    public int Pid { get; init; }
+
+    public string Bundle { get; init; } = "";
+
+    public Dictionary<string, string>? Annotations { get; init; }
+}
+
+/// <summary>StatsDto is libfleetrt's stats JSON; its keys are snake_case.</summary>
+internal sealed record StatsDto
+{
+    [JsonPropertyName("cpu_usage_ns")]
+    public ulong CpuUsageNs { get; init; }
+
+    [JsonPropertyName("memory_usage_bytes")]
+    public ulong MemoryUsageBytes { get; init; }
+
+    [JsonPropertyName("memory_peak_bytes")]
+    public ulong MemoryPeakBytes { get; init; }
+
+    [JsonPropertyName("memory_limit_bytes")]
+    public ulong? MemoryLimitBytes { get; init; }
+
+    [JsonPropertyName("pids_current")]
+    public ulong PidsCurrent { get; init; }
+
+    [JsonPropertyName("oom_kills")]
+    public ulong OomKills { get; init; }
+}
+
+/// <summary>RuntimeJsonContext is the source-generated reader for libfleetrt's state, list and stats JSON.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(OciStateDto))]
+[JsonSerializable(typeof(List<OciStateDto>))]
+[JsonSerializable(typeof(StatsDto))]
+internal sealed partial class RuntimeJsonContext : JsonSerializerContext;
