@@ -51,6 +51,9 @@ public sealed class ContainerRuntimeException : Exception
     {
         var subject = containerId is null ? operation : $"{operation} container `{containerId}`";
         var code = errno == 0 ? "" : $" ({Native.Errno.Name(errno)})";
-        return $"{subject}: {nativeMessage}{code}";
+        // libfleetrt often names the operation and container itself; say it once.
+        return nativeMessage.StartsWith(subject, StringComparison.Ordinal)
+            ? nativeMessage + code
+            : $"{subject}: {nativeMessage}{code}";
     }
 }

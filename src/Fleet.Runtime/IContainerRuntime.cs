@@ -76,6 +76,21 @@ public sealed record ContainerState
 
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Created is when the container was created, when the runtime says.</summary>
+    public DateTimeOffset? Created { get; init; }
+
+    /// <summary>ShimPid is the container's fleet-shim (its parent), when known.</summary>
+    public int? ShimPid { get; init; }
+
+    /// <summary>ExitCode is the exit status once stopped: the code, or 128 + signal as a shell reports it.</summary>
+    public int? ExitCode { get; init; }
+
+    /// <summary>ExitSignal is the signal that ended the init process, 0 when it exited by itself.</summary>
+    public int? ExitSignal { get; init; }
+
+    /// <summary>OomKilled says the kernel's OOM killer ended the container.</summary>
+    public bool OomKilled { get; init; }
+
     /// <summary>ParseStatus maps the spec's status words; anything else is <see cref="ContainerStatus.Unknown"/>.</summary>
     public static ContainerStatus ParseStatus(string status) => status switch
     {

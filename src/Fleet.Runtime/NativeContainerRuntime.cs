@@ -28,10 +28,10 @@ public sealed record NativeContainerRuntimeOptions
 /// spawns the container's fleet-shim, which forks in its own single-threaded process.
 /// </summary>
 /// <remarks>
-/// The shim is spawned with stdin, stdout and stderr on pipes that this process reads only while
-/// waiting for the container to exist and closes afterwards: a shim that reports an error writes
-/// it to stderr and exits non-zero; once the container is created it must not write to the
-/// descriptors it inherited (it detaches onto its log and /dev/null, as a daemon does).
+/// The shim forks, detaches (setsid) and reports on its stdout, given as <c>--ready-fd 1</c>:
+/// <c>ok PID</c> once the container is created, or <c>error MESSAGE</c>. It then puts /dev/null
+/// on its stdio, so nothing of this process stays open in it. Without a log file the container
+/// inherits the shim's stderr (this process's) and has no stdout.
 /// </remarks>
 public sealed class NativeContainerRuntime : IContainerRuntime
 {
@@ -73,12 +73,15 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         }
         Directory.CreateDirectory(_options.StateRoot);
 
+        // stdout is the shim's ready channel (--ready-fd 1). stderr is captured only when the
+        // container logs to a file: otherwise the container inherits the shim's stderr, and it
+        // must not be a pipe this process closes.
         var start = new ProcessStartInfo(_options.ShimPath)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            RedirectStandardError = request.LogPath is not null,
         };
         foreach (var arg in ShimArguments(request, bundle))
         {
@@ -97,54 +100,57 @@ public sealed class NativeContainerRuntime : IContainerRuntime
 
         using (shim)
         {
-            var output = new StringBuilder();
-            void Collect(object sender, DataReceivedEventArgs e)
+            var stderr = new StringBuilder();
+            if (start.RedirectStandardError)
             {
-                if (e.Data is not null)
+                shim.ErrorDataReceived += (_, e) =>
                 {
-                    lock (output)
+                    if (e.Data is not null)
                     {
-                        output.AppendLine(e.Data);
+                        lock (stderr)
+                        {
+                            stderr.AppendLine(e.Data);
+                        }
                     }
-                }
+                };
+                shim.BeginErrorReadLine();
             }
-            shim.ErrorDataReceived += Collect;
-            shim.OutputDataReceived += Collect;
-            shim.BeginErrorReadLine();
-            shim.BeginOutputReadLine();
             shim.StandardInput.Close();
 
-            var deadline = Stopwatch.StartNew();
-            var delay = TimeSpan.FromMilliseconds(1);
-            while (true)
+            string? line;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                // The spawned shim may stay in the foreground as the container's parent or detach
-                // and exit 0; either way the container exists once its state can be read.
-                var exited = shim.HasExited;
-                if (TryState(request.Id, out var state, out _) && state.Status != ContainerStatus.Creating)
+                timeout.CancelAfter(_options.CreateTimeout);
+                try
                 {
-                    return state;
+                    line = await shim.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false);
                 }
-                if (exited && shim.ExitCode != 0)
-                {
-                    var text = await DrainAsync(shim, output).ConfigureAwait(false);
-                    throw new ContainerRuntimeException(op, request.Id, 0,
-                        $"fleet-shim exited with status {shim.ExitCode.ToString(CultureInfo.InvariantCulture)}" + (text.Length > 0 ? ": " + text : ""));
-                }
-                if (cancellationToken.IsCancellationRequested || deadline.Elapsed > _options.CreateTimeout)
+                catch (OperationCanceledException)
                 {
                     Abandon(request.Id, shim);
-                    var text = await DrainAsync(shim, output).ConfigureAwait(false);
-                    var why = cancellationToken.IsCancellationRequested
-                        ? "cancelled"
-                        : $"timed out after {_options.CreateTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";
-                    throw new ContainerRuntimeException(op, request.Id,
-                        cancellationToken.IsCancellationRequested ? Errno.ECANCELED : Errno.ETIMEDOUT,
-                        $"{why} waiting for fleet-shim to create the container" + (text.Length > 0 ? ": " + text : ""));
+                    var cancelled = cancellationToken.IsCancellationRequested;
+                    throw new ContainerRuntimeException(op, request.Id, cancelled ? Errno.ECANCELED : Errno.ETIMEDOUT,
+                        cancelled
+                            ? "cancelled while fleet-shim was creating the container"
+                            : $"fleet-shim did not report within {_options.CreateTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
                 }
-                await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(20).Ticks));
             }
+
+            if (line is not null && line.StartsWith("ok", StringComparison.Ordinal))
+            {
+                return State(request.Id);
+            }
+            if (line is not null && line.StartsWith("error ", StringComparison.Ordinal))
+            {
+                var message = line["error ".Length..];
+                throw new ContainerRuntimeException(op, request.Id, Errno.FromStrerrorSuffix(message), message);
+            }
+
+            // No report: the shim died before it could, or refused its arguments.
+            var text = await DrainAsync(shim, stderr).ConfigureAwait(false);
+            var status = shim.HasExited ? $"exited with status {shim.ExitCode.ToString(CultureInfo.InvariantCulture)}" : "closed its ready channel";
+            throw new ContainerRuntimeException(op, request.Id, 0,
+                $"fleet-shim {status} without reporting" + (line is null ? "" : $" (it wrote `{line}`)") + (text.Length > 0 ? ": " + text : ""));
         }
     }
 
@@ -156,6 +162,8 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         yield return request.Id;
         yield return "--bundle";
         yield return bundle;
+        yield return "--ready-fd";
+        yield return "1";
         if (request.LogPath is not null)
         {
             yield return "--log";
@@ -173,7 +181,7 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         }
     }
 
-    // Gives up on a create: the shim we spawned is killed and whatever it made is removed.
+    // Gives up on a create: the process we spawned is killed and whatever the shim made is removed.
     private void Abandon(string id, Process shim)
     {
         try
@@ -187,12 +195,27 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         {
             // It exited meanwhile.
         }
+        if (TryState(id, out var state, out _) && state.ShimPid is > 0 and var shimPid)
+        {
+            try
+            {
+                using var detached = Process.GetProcessById(shimPid);
+                detached.Kill();
+            }
+            catch (ArgumentException)
+            {
+                // Already gone.
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
         NativeMethods.ContainerDelete(_options.StateRoot, id, 1, out var err);
         err.Dispose();
     }
 
-    // Reads what the shim wrote, waiting briefly for end of file: a detached grandchild may hold the pipe.
-    private static async Task<string> DrainAsync(Process shim, StringBuilder output)
+    // Reads what the shim wrote to stderr, waiting briefly for end of file.
+    private static async Task<string> DrainAsync(Process shim, StringBuilder stderr)
     {
         using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
         try
@@ -203,9 +226,9 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         {
             // Take what arrived.
         }
-        lock (output)
+        lock (stderr)
         {
-            return output.ToString().Trim();
+            return stderr.ToString().Trim();
         }
     }
 
@@ -358,8 +381,8 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         {
             throw new ContainerRuntimeException("stats", id, 0, $"libfleetrt returned stats JSON that does not parse: {e.Message}", e);
         }
-        // cgroup v1 reports "no limit" as LONG_MAX rounded down to a page.
-        var limit = dto.MemoryLimitBytes is { } l && l < 0x7FFF_FFFF_FFFF_F000UL && l != 0 ? l : (ulong?)null;
+        // libfleetrt says -1 for "no limit"; cgroup v1's own LONG_MAX rounded to a page means the same.
+        var limit = dto.MemoryLimitBytes is > 0 and < 0x7FFF_FFFF_FFFF_F000L ? (ulong?)dto.MemoryLimitBytes : null;
         return new ContainerStats(dto.CpuUsageNs, dto.MemoryUsageBytes, dto.MemoryPeakBytes, limit, dto.PidsCurrent, dto.OomKills);
     }
 
@@ -372,6 +395,11 @@ public sealed class NativeContainerRuntime : IContainerRuntime
         Bundle = dto.Bundle,
         OciVersion = dto.OciVersion,
         Annotations = dto.Annotations ?? [],
+        Created = DateTimeOffset.TryParse(dto.Created, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created) ? created : null,
+        ShimPid = dto.ShimPid,
+        ExitCode = dto.ExitCode,
+        ExitSignal = dto.ExitSignal,
+        OomKilled = dto.OomKilled ?? false,
     };
 
     private static string ReadJson(FleetrtStringHandle json, string op, string? id) =>

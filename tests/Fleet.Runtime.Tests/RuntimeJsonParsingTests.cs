@@ -25,6 +25,18 @@ public sealed class RuntimeJsonParsingTests
     }
 
     [Fact]
+    public void Fleet_additions_to_the_state_are_read()
+    {
+        const string json = """{"ociVersion":"1.0.2","id":"a","status":"stopped","pid":0,"bundle":"/b","created":"2026-11-28T00:28:18.123456789Z","shim_pid":77,"exit_code":137,"exit_signal":9,"oom_killed":true}""";
+        var state = NativeContainerRuntime.ParseState(json, "state", "a");
+        Assert.Equal(new DateTimeOffset(2026, 11, 28, 0, 28, 18, TimeSpan.Zero), state.Created?.AddTicks(-(state.Created.Value.Ticks % TimeSpan.TicksPerSecond)));
+        Assert.Equal(77, state.ShimPid);
+        Assert.Equal(137, state.ExitCode);
+        Assert.Equal(9, state.ExitSignal);
+        Assert.True(state.OomKilled);
+    }
+
+    [Fact]
     public void State_without_annotations_or_pid_is_read()
     {
         var state = NativeContainerRuntime.ParseState("""{"ociVersion":"1.2.0","id":"a","status":"stopped","bundle":"/b"}""", "state", "a");
@@ -53,7 +65,7 @@ public sealed class RuntimeJsonParsingTests
 
     [Theory]
     [InlineData("9223372036854771712")]
-    [InlineData("18446744073709551615")]
+    [InlineData("-1")]
     [InlineData("0")]
     [InlineData("null")]
     public void Unlimited_memory_is_a_null_limit(string limit)

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Fleet.Runtime.Native;
 
-/// <summary>OciStateDto is the OCI state JSON libfleetrt returns.</summary>
+/// <summary>OciStateDto is the OCI state JSON libfleetrt returns, with Fleet's additions (exit, shim).</summary>
 internal sealed record OciStateDto
 {
     public string OciVersion { get; init; } = "";
@@ -16,6 +16,20 @@ internal sealed record OciStateDto
     public string Bundle { get; init; } = "";
 
     public Dictionary<string, string>? Annotations { get; init; }
+
+    public string? Created { get; init; }
+
+    [JsonPropertyName("shim_pid")]
+    public int? ShimPid { get; init; }
+
+    [JsonPropertyName("exit_code")]
+    public int? ExitCode { get; init; }
+
+    [JsonPropertyName("exit_signal")]
+    public int? ExitSignal { get; init; }
+
+    [JsonPropertyName("oom_killed")]
+    public bool? OomKilled { get; init; }
 }
 
 /// <summary>StatsDto is libfleetrt's stats JSON; its keys are snake_case.</summary>
@@ -30,8 +44,9 @@ internal sealed record StatsDto
     [JsonPropertyName("memory_peak_bytes")]
     public ulong MemoryPeakBytes { get; init; }
 
+    // -1 when unlimited.
     [JsonPropertyName("memory_limit_bytes")]
-    public ulong? MemoryLimitBytes { get; init; }
+    public long? MemoryLimitBytes { get; init; }
 
     [JsonPropertyName("pids_current")]
     public ulong PidsCurrent { get; init; }

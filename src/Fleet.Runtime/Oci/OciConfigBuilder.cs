@@ -82,7 +82,7 @@ public static class OciConfigBuilder
                 CgroupsPath = facts.CgroupsPath ?? "/fleet/" + facts.ContainerId,
                 MaskedPaths = DockerDefaults.MaskedPaths,
                 ReadonlyPaths = DockerDefaults.ReadonlyPaths,
-                Sysctl = DockerDefaults.NetworkSysctls,
+                Sysctl = options.NetworkSysctls ? DockerDefaults.NetworkSysctls : null,
             },
         };
     }

@@ -86,6 +86,12 @@ public sealed record OciConfigOptions
     /// </summary>
     public IReadOnlyList<OciRlimit> Rlimits { get; init; } = [];
 
+    /// <summary>
+    /// NetworkSysctls writes Docker's sysctls for a container's own network namespace
+    /// (<see cref="DockerDefaults.NetworkSysctls"/>): low ports and ping without a capability.
+    /// </summary>
+    public bool NetworkSysctls { get; init; } = true;
+
     /// <summary>OomScoreAdj is Docker's default 0 (the agent may protect itself with a lower score).</summary>
     public int OomScoreAdj { get; init; }
 }

@@ -119,6 +119,13 @@ public sealed class OciConfigBuilderTests
         Assert.Equal("0 2147483647", sysctl["net.ipv4.ping_group_range"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void Network_sysctls_can_be_left_out()
+    {
+        var json = Json(Image(), Service(), Facts(), new OciConfigOptions { NetworkSysctls = false });
+        Assert.Null(json["linux"]!["sysctl"]);
+    }
+
     [Theory]
     // entrypoint, cmd, service command → args
     [InlineData("", "sh", "", "sh")]
