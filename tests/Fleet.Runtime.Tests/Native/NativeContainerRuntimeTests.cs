@@ -188,6 +188,27 @@ public sealed class NativeContainerRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Dockers_network_sysctls_apply_in_the_containers_namespace_and_proc_sys_stays_readonly()
+    {
+        var runtime = _sandbox.Runtime;
+        _sandbox.Bundle(
+            "sysctl",
+            Sh("cat /proc/sys/net/ipv4/ip_unprivileged_port_start > /out/port; cat /proc/sys/net/ipv4/ping_group_range > /out/ping; "
+               + "if echo 1024 > /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null; then echo writable; else echo refused; fi > /out/write; echo done > /out/done"),
+            networkSysctls: true);
+        var id = _sandbox.Id("sysctl");
+        await _sandbox.CreateAsync("sysctl");
+        runtime.Start(id);
+        NativeSandbox.WaitForFile(Path.Combine(_sandbox.Out("sysctl"), "done"));
+
+        string Read(string file) => File.ReadAllText(Path.Combine(_sandbox.Out("sysctl"), file)).Trim();
+        Assert.Equal("0", Read("port"));
+        Assert.Equal(["0", "2147483647"], Read("ping").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("refused", Read("write"));
+        Assert.NotEqual("0", File.ReadAllText("/proc/sys/net/ipv4/ip_unprivileged_port_start").Trim());
+    }
+
+    [Fact]
     public async Task SIGTERM_reaches_the_process_which_stops_the_container()
     {
         var runtime = _sandbox.Runtime;
@@ -283,12 +304,13 @@ public sealed class NativeContainerRuntimeTests : IDisposable
     public async Task Missing_rootfs_fails_naming_the_path_and_leaves_nothing_behind()
     {
         var runtime = _sandbox.Runtime;
-        _sandbox.Bundle("noroot", Sh("true"), facts: f => f with { RootfsPath = "no-such-rootfs" });
+        var bundle = _sandbox.Bundle("noroot", Sh("true"), facts: f => f with { RootfsPath = "no-such-rootfs" });
+        Directory.Delete(Path.Combine(bundle, "no-such-rootfs"));
         var id = _sandbox.Id("noroot");
 
         var error = await Assert.ThrowsAsync<ContainerRuntimeException>(() => _sandbox.CreateAsync("noroot"));
 
-        Assert.Contains("no-such-rootfs", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Contains("no-such-rootfs", StringComparison.Ordinal), $"the error does not name the rootfs: {error.Message}");
         Assert.DoesNotContain(runtime.List(), s => s.Id == id);
         Assert.False(Directory.Exists(Path.Combine(_sandbox.StateRoot, id)), "a failed create left its state directory");
         Assert.Empty(_sandbox.MountsUnderRoot());
@@ -304,7 +326,7 @@ public sealed class NativeContainerRuntimeTests : IDisposable
 
         var error = await Assert.ThrowsAsync<ContainerRuntimeException>(() => _sandbox.CreateAsync("badjson"));
 
-        Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Contains("config.json", StringComparison.Ordinal), $"the error does not name config.json: {error.Message}");
         Assert.DoesNotContain(runtime.List(), s => s.Id == id);
         Assert.False(Directory.Exists(Path.Combine(_sandbox.StateRoot, id)));
     }

@@ -128,7 +128,9 @@ internal sealed partial class NativeSandbox : IDisposable
     /// <summary>
     /// Bundle writes bundles/NAME with config.json built by OciConfigBuilder from a busybox image
     /// and a service running <paramref name="command"/>; the volume `out` is bound at /out.
-    /// Without layers the rootfs is the bundle's own directory.
+    /// Without layers the rootfs is the bundle's own directory. Docker's network sysctls are left
+    /// out unless <paramref name="networkSysctls"/>: one test covers them, so that a failure there
+    /// does not hide what every other test checks.
     /// </summary>
     public string Bundle(
         string name,
@@ -136,7 +138,8 @@ internal sealed partial class NativeSandbox : IDisposable
         Func<ServiceSpec, ServiceSpec>? service = null,
         Func<ReplicaFacts, ReplicaFacts>? facts = null,
         OciConfigOptions? options = null,
-        ImageConfig? image = null)
+        ImageConfig? image = null,
+        bool networkSysctls = false)
     {
         var bundle = Path.Combine(Root, "bundles", name);
         var id = Id(name);
@@ -159,7 +162,11 @@ internal sealed partial class NativeSandbox : IDisposable
                 "root:x:0:\napp:x:1000:\n"),
         };
         replica = facts?.Invoke(replica) ?? replica;
-        var config = OciConfigBuilder.Build(image ?? ImageConfig.Empty, service?.Invoke(spec) ?? spec, replica, options);
+        var config = OciConfigBuilder.Build(
+            image ?? ImageConfig.Empty,
+            service?.Invoke(spec) ?? spec,
+            replica,
+            (options ?? OciConfigOptions.Default) with { NetworkSysctls = networkSysctls });
         OciBundle.Write(bundle, config);
         if (replica.LayerDirs.Count == 0 && config.Root!.Path == "rootfs")
         {
