@@ -288,6 +288,37 @@ public sealed class NativeContainerRuntimeTests : IDisposable
         Assert.Contains("hello-from-stderr", log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("#!/bin/sh\nexec sleep 30\n", "did not report within 1 s", Errno.ETIMEDOUT)]
+    [InlineData("#!/bin/sh\necho 'bad flag' >&2\nexit 3\n", "exited with status 3 without reporting: bad flag", 0)]
+    [InlineData("#!/bin/sh\necho 'error rootfs `/x`: No such file or directory'\n", "rootfs `/x`: No such file or directory", Errno.ENOENT)]
+    public async Task Shim_that_fails_to_report_is_an_error_saying_how(string script, string expected, int errno)
+    {
+        NativeSandbox.RequireNativeRuntime();
+        var shim = Path.Combine(_sandbox.Dir("fake-shim"), "fleet-shim");
+        await File.WriteAllTextAsync(shim, script);
+        File.SetUnixFileMode(shim, (UnixFileMode)0b111_101_101);
+        var runtime = new NativeContainerRuntime(new NativeContainerRuntimeOptions
+        {
+            StateRoot = _sandbox.StateRoot,
+            ShimPath = shim,
+            CreateTimeout = TimeSpan.FromSeconds(1),
+        });
+        var bundle = _sandbox.Bundle("fake", Sh("true"));
+        var clock = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<ContainerRuntimeException>(() => runtime.CreateAsync(new CreateContainerRequest
+        {
+            Id = _sandbox.Id("fake"),
+            BundlePath = bundle,
+            LogPath = Path.Combine(_sandbox.Dir("logs"), "fake.log"),
+        }));
+
+        Assert.True(error.Message.Contains(expected, StringComparison.Ordinal), error.Message);
+        Assert.Equal(errno, error.Errno);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"create took {clock.Elapsed}");
+    }
+
     [Fact]
     public void Unknown_container_is_ENOENT_naming_it()
     {
