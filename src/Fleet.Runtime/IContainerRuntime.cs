@@ -91,6 +91,14 @@ public sealed record ContainerState
     /// <summary>OomKilled says the kernel's OOM killer ended the container.</summary>
     public bool OomKilled { get; init; }
 
+    /// <summary>StopSignal is the signal that asks this container to stop, from its config (SIGTERM when it names none).</summary>
+    public int StopSignal =>
+        Annotations.TryGetValue(Oci.OciConfigBuilder.StopSignalAnnotation, out var text)
+        && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var signal)
+        && signal is >= 1 and <= 64
+            ? signal
+            : Oci.Signals.SigTerm;
+
     /// <summary>ParseStatus maps the spec's status words; anything else is <see cref="ContainerStatus.Unknown"/>.</summary>
     public static ContainerStatus ParseStatus(string status) => status switch
     {

@@ -36,6 +36,15 @@ public sealed class RuntimeJsonParsingTests
         Assert.True(state.OomKilled);
     }
 
+    [Theory]
+    [InlineData("""{"id":"a","status":"running","annotations":{"org.fleet.stop-signal":"3"}}""", 3)]
+    [InlineData("""{"id":"a","status":"running","annotations":{"org.fleet.stop-signal":"junk"}}""", 15)]
+    [InlineData("""{"id":"a","status":"running"}""", 15)]
+    public void Stop_signal_comes_from_the_annotation_written_by_the_builder(string json, int expected)
+    {
+        Assert.Equal(expected, NativeContainerRuntime.ParseState(json, "state", "a").StopSignal);
+    }
+
     [Fact]
     public void State_without_annotations_or_pid_is_read()
     {

@@ -90,8 +90,15 @@ public sealed class NativeContainerRuntimeTests : IDisposable
         _sandbox.Bundle(
             "root",
             Sh("echo $$ > /out/pid; hostname > /out/hostname; pwd > /out/cwd; env > /out/env; id -u > /out/uid; "
-               + "grep -E '^(CapEff|CapPrm|CapBnd|CapInh|CapAmb|NoNewPrivs)' /proc/self/status > /out/status; echo done > /out/done"),
+               + "grep -E '^(CapEff|CapPrm|CapBnd|CapInh|CapAmb|NoNewPrivs)' /proc/self/status > /out/status; "
+               + "cat /etc/hosts /etc/resolv.conf /etc/hostname > /out/etc; echo done > /out/done"),
             service: s => s with { Env = new Dictionary<string, string> { ["GREETING"] = "hello world" } },
+            facts: f => f with
+            {
+                HostsPath = WriteFile("hosts", "10.0.0.2 db\n"),
+                ResolvConfPath = WriteFile("resolv.conf", "nameserver 10.0.0.53\n"),
+                HostnamePath = WriteFile("hostname", "host-root\n"),
+            },
             image: new ImageConfig { WorkingDir = "/tmp", Env = ["IMAGE_VAR=1"] });
         var id = _sandbox.Id("root");
         await _sandbox.CreateAsync("root");
@@ -116,6 +123,14 @@ public sealed class NativeContainerRuntimeTests : IDisposable
         Assert.Equal("0000000000000000", status["CapInh"]);
         Assert.Equal("0000000000000000", status["CapAmb"]);
         Assert.Equal("0", status["NoNewPrivs"]);
+        Assert.Equal("10.0.0.2 db\nnameserver 10.0.0.53\nhost-root", Read("etc"));
+    }
+
+    private string WriteFile(string name, string text)
+    {
+        var path = Path.Combine(_sandbox.Dir("files"), name);
+        File.WriteAllText(path, text);
+        return path;
     }
 
     [Fact]
