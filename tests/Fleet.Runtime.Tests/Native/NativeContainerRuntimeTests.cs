@@ -335,6 +335,66 @@ public sealed class NativeContainerRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Pids_limit_makes_fork_fail_beyond_it()
+    {
+        var runtime = _sandbox.Runtime;
+        // ash gives up ("can't fork") at the first refused fork; /out/last counts the forks that worked.
+        _sandbox.Bundle(
+            "pids",
+            Sh("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 1000 & echo $i > /out/last; done; echo all > /out/all; exec sleep 1000"),
+            options: new OciConfigOptions { PidsLimit = 6 });
+        var id = _sandbox.Id("pids");
+        await _sandbox.CreateAsync("pids");
+        runtime.Start(id);
+
+        var stopped = _sandbox.WaitForStatus(id, ContainerStatus.Stopped);
+        var forked = int.Parse(File.ReadAllText(Path.Combine(_sandbox.Out("pids"), "last")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(File.Exists(Path.Combine(_sandbox.Out("pids"), "all")), "all 12 forks succeeded under a pids limit of 6");
+        Assert.InRange(forked, 1, 5);
+        Assert.NotEqual(0, stopped.ExitCode);
+    }
+
+    [Fact]
+    public async Task Delete_without_force_refuses_a_running_container_which_keeps_running()
+    {
+        var runtime = _sandbox.Runtime;
+        _sandbox.Bundle("busy", Sh("exec sleep 1000"));
+        var id = _sandbox.Id("busy");
+        await _sandbox.CreateAsync("busy");
+        runtime.Start(id);
+
+        var error = Assert.Throws<ContainerRuntimeException>(() => runtime.Delete(id));
+
+        Assert.Equal("delete", error.Operation);
+        Assert.Equal(ContainerStatus.Running, runtime.State(id).Status);
+        runtime.Delete(id, force: true);
+        Assert.True(Assert.Throws<ContainerRuntimeException>(() => runtime.State(id)).IsNotFound);
+    }
+
+    [Fact]
+    public async Task A_new_runtime_instance_adopts_running_containers_from_the_state_root()
+    {
+        var first = _sandbox.Runtime;
+        _sandbox.Bundle("adopt", Sh("exec sleep 1000"));
+        var id = _sandbox.Id("adopt");
+        var created = await _sandbox.CreateAsync("adopt");
+        first.Start(id);
+
+        // As after an agent restart: nothing but the state root is shared.
+        var second = new NativeContainerRuntime(new NativeContainerRuntimeOptions { StateRoot = _sandbox.StateRoot });
+        var adopted = Assert.Single(second.List(), s => s.Id == id);
+        Assert.Equal(ContainerStatus.Running, adopted.Status);
+        Assert.Equal(created.Pid, adopted.Pid);
+        Assert.True(adopted.ShimPid > 0, "the state names the container's shim");
+
+        second.Kill(id, Signals.SigKill);
+        var stopped = _sandbox.WaitForStatus(id, ContainerStatus.Stopped);
+        Assert.Equal(137, stopped.ExitCode);
+        Assert.Equal(Signals.SigKill, stopped.ExitSignal);
+        Assert.False(stopped.OomKilled);
+    }
+
+    [Fact]
     public void Unknown_container_is_ENOENT_naming_it()
     {
         var id = _sandbox.Id("nobody");
