@@ -135,7 +135,10 @@ public sealed record CreateContainerRequest
     /// <summary>BundlePath is the bundle directory holding config.json.</summary>
     public required string BundlePath { get; init; }
 
-    /// <summary>LogPath receives stdout and stderr as JSON lines; null leaves logging to the shim's default.</summary>
+    /// <summary>
+    /// LogPath receives stdout and stderr as JSON lines. Null is for tools and tests: the
+    /// container then inherits the caller's stderr and has no stdout.
+    /// </summary>
     public string? LogPath { get; init; }
 
     /// <summary>LogMaxBytes is the size at which the log is rotated.</summary>
