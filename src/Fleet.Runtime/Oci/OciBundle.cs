@@ -20,12 +20,12 @@ public static class OciBundle
         }
         var path = Path.Combine(bundleDir, ConfigFileName);
         var temp = path + ".tmp";
-        File.WriteAllText(temp, OciJson.Serialize(spec));
+        File.WriteAllText(temp, OciConfigJson.Serialize(spec));
         File.Move(temp, path, overwrite: true);
         return path;
     }
 
     /// <summary>Read parses a bundle's config.json.</summary>
     public static OciSpec Read(string bundleDir) =>
-        OciJson.Deserialize(File.ReadAllText(Path.Combine(bundleDir, ConfigFileName)));
+        OciConfigJson.Deserialize(File.ReadAllText(Path.Combine(bundleDir, ConfigFileName)));
 }

@@ -2,7 +2,7 @@ namespace Fleet.Runtime.Oci;
 
 // The OCI runtime-spec config.json (https://github.com/opencontainers/runtime-spec, config.md and
 // config-linux.md), reduced to what Fleet writes and libfleetrt reads. Property names become the
-// spec's camelCase names through OciJsonContext; null members are left out of the JSON.
+// spec's camelCase names through OciConfigJsonContext; null members are left out of the JSON.
 
 /// <summary>OciSpec is the root of an OCI runtime config (config.json).</summary>
 public sealed record OciSpec

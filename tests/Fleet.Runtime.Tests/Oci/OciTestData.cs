@@ -25,7 +25,7 @@ internal static class OciTestData
 
     /// <summary>Json builds the config and parses the very text config.json would hold.</summary>
     public static JsonNode Json(ImageConfig image, ServiceSpec service, ReplicaFacts facts, OciConfigOptions? options = null) =>
-        JsonNode.Parse(OciJson.Serialize(OciConfigBuilder.Build(image, service, facts, options)))!;
+        JsonNode.Parse(OciConfigJson.Serialize(OciConfigBuilder.Build(image, service, facts, options)))!;
 
     public static JsonNode Json() => Json(Image(), Service(), Facts());
 

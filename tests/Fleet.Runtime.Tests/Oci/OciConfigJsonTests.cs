@@ -7,7 +7,7 @@ using static Fleet.Runtime.Tests.Oci.OciTestData;
 
 namespace Fleet.Runtime.Tests.Oci;
 
-public sealed class OciJsonTests
+public sealed class OciConfigJsonTests
 {
     [Fact]
     public void Built_config_round_trips_through_json_unchanged()
@@ -16,8 +16,8 @@ public sealed class OciJsonTests
         var facts = Facts() with { LayerDirs = ["/l/2", "/l/1"], UpperDir = "/u", WorkDir = "/w", NetworkNamespacePath = "/run/netns/x" };
         var spec = OciConfigBuilder.Build(Image(), service, facts, new OciConfigOptions { PidsLimit = 100, Rlimits = [new OciRlimit("RLIMIT_NPROC", 10, 5)] });
 
-        var json = OciJson.Serialize(spec);
-        var again = OciJson.Serialize(OciJson.Deserialize(json));
+        var json = OciConfigJson.Serialize(spec);
+        var again = OciConfigJson.Serialize(OciConfigJson.Deserialize(json));
 
         Assert.Equal(json, again);
     }
@@ -45,7 +45,7 @@ public sealed class OciJsonTests
     [Fact]
     public void Null_members_are_left_out()
     {
-        var text = OciJson.Serialize(OciConfigBuilder.Build(Image(), Service(), Facts()));
+        var text = OciConfigJson.Serialize(OciConfigBuilder.Build(Image(), Service(), Facts()));
         Assert.DoesNotContain("null", text, StringComparison.Ordinal);
     }
 
@@ -76,7 +76,7 @@ public sealed class OciJsonTests
               }
             }
             """;
-        var spec = OciJson.Deserialize(json);
+        var spec = OciConfigJson.Deserialize(json);
         Assert.Equal("1.0.2-dev", spec.OciVersion);
         Assert.True(spec.Process!.Terminal);
         Assert.Equal(2u, spec.Process.User.Gid);
@@ -91,7 +91,7 @@ public sealed class OciJsonTests
     [Fact]
     public void Malformed_config_is_a_json_error_naming_the_path()
     {
-        var error = Assert.Throws<JsonException>(() => OciJson.Deserialize("""{ "process": { "user": { "uid": "root" } } }"""));
+        var error = Assert.Throws<JsonException>(() => OciConfigJson.Deserialize("""{ "process": { "user": { "uid": "root" } } }"""));
         Assert.Contains("$.process.user.uid", error.Message, StringComparison.Ordinal);
     }
 
@@ -106,7 +106,7 @@ public sealed class OciJsonTests
             Assert.Equal(Path.Combine(bundle, "config.json"), path);
             Assert.True(Directory.Exists(Path.Combine(bundle, "rootfs")));
             Assert.False(File.Exists(path + ".tmp"));
-            Assert.Equal(OciJson.Serialize(spec), OciJson.Serialize(OciBundle.Read(bundle)));
+            Assert.Equal(OciConfigJson.Serialize(spec), OciConfigJson.Serialize(OciBundle.Read(bundle)));
         }
         finally
         {
