@@ -28,6 +28,21 @@ public sealed class FakeContainerRuntime : IContainerRuntime
         public ContainerStats Stats { get; set; } = new(0, 0, 0, null, 0, 0);
 
         public List<int> Signals { get; } = [];
+
+        public int? ExitCode { get; set; }
+
+        public int? ExitSignal { get; set; }
+
+        public bool OomKilled { get; set; }
+
+        public void Stop(int exitCode, int signal, bool oomKilled)
+        {
+            Status = ContainerStatus.Stopped;
+            Pid = 0;
+            ExitCode = exitCode;
+            ExitSignal = signal;
+            OomKilled = oomKilled;
+        }
     }
 
     /// <summary>Created counts successful creates, for tests that assert how many containers were made.</summary>
@@ -42,14 +57,15 @@ public sealed class FakeContainerRuntime : IContainerRuntime
         }
     }
 
-    /// <summary>Exit makes a running or paused container stop, as if its process had exited.</summary>
-    public void Exit(string id)
+    /// <summary>
+    /// Exit makes a container stop as if its process had exited with <paramref name="exitCode"/>
+    /// (or been killed by <paramref name="signal"/>, reported as 128 + signal, as libfleetrt does).
+    /// </summary>
+    public void Exit(string id, int exitCode = 0, int signal = 0, bool oomKilled = false)
     {
         lock (_lock)
         {
-            var entry = Find("exit", id);
-            entry.Status = ContainerStatus.Stopped;
-            entry.Pid = 0;
+            Find("exit", id).Stop(signal != 0 ? 128 + signal : exitCode, signal, oomKilled);
         }
     }
 
@@ -136,8 +152,7 @@ public sealed class FakeContainerRuntime : IContainerRuntime
             var ends = signal is not (17 or 18 or 19 or 20 or 21 or 22 or 23 or 28);
             if (ends && (entry.Status != ContainerStatus.Paused || signal == Signals.SigKill))
             {
-                entry.Status = ContainerStatus.Stopped;
-                entry.Pid = 0;
+                entry.Stop(128 + signal, signal, oomKilled: false);
             }
         }
     }
@@ -212,6 +227,9 @@ public sealed class FakeContainerRuntime : IContainerRuntime
         Pid = entry.Pid,
         Bundle = entry.Request.BundlePath,
         OciVersion = OciSpec.Version,
+        ExitCode = entry.ExitCode,
+        ExitSignal = entry.ExitSignal,
+        OomKilled = entry.OomKilled,
     };
 
     private static string Word(ContainerStatus status) => status.ToString().ToLowerInvariant();

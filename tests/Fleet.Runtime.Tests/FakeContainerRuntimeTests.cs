@@ -115,6 +115,33 @@ public sealed class FakeContainerRuntimeTests
         Assert.Equal(expected, runtime.State("a").Status);
     }
 
+    [Theory]
+    [InlineData(0, 0, false, 0)]
+    [InlineData(3, 0, false, 3)]
+    [InlineData(0, 9, true, 137)]
+    public async Task Exit_reports_code_signal_and_OOM_like_libfleetrt(int code, int signal, bool oom, int expected)
+    {
+        var runtime = new FakeContainerRuntime();
+        await runtime.CreateAsync(Request("a"));
+        runtime.Start("a");
+        runtime.Exit("a", code, signal, oom);
+        var state = runtime.State("a");
+        Assert.Equal(ContainerStatus.Stopped, state.Status);
+        Assert.Equal(expected, state.ExitCode);
+        Assert.Equal(signal, state.ExitSignal);
+        Assert.Equal(oom, state.OomKilled);
+    }
+
+    [Fact]
+    public async Task Kill_reports_128_plus_the_signal()
+    {
+        var runtime = new FakeContainerRuntime();
+        await runtime.CreateAsync(Request("a"));
+        runtime.Start("a");
+        runtime.Kill("a", 15);
+        Assert.Equal(143, runtime.State("a").ExitCode);
+    }
+
     [Fact]
     public async Task Injected_failure_fails_once_with_the_given_errno()
     {
