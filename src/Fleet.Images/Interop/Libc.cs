@@ -146,6 +146,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Utimensat(int dirfd, string name, Timespec* times, int flags);
 
+    [LibraryImport(Lib, EntryPoint = "futimens", SetLastError = true)]
+    public static partial int Futimens(int fd, Timespec* times);
+
     [LibraryImport(Lib, EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Fsetxattr(int fd, string name, byte* value, nuint size, int flags);
 
