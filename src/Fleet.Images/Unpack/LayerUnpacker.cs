@@ -240,8 +240,10 @@ public static class LayerUnpacker
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         if (entry.DataStream is { } data)
         {
-            using var file = new FileStream(handle, FileAccess.Write, 0);
+            // Not disposed: disposing the FileStream would close the fd the metadata calls below need.
+            var file = new FileStream(handle, FileAccess.Write, 0);
             data.CopyTo(file, 1 << 20);
+            file.Flush();
         }
         if (options.PreserveOwners)
         {
