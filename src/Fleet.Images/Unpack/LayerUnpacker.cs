@@ -270,7 +270,10 @@ public static class LayerUnpacker
         var targetParent = Libc.Openat2(root.RootFd, targetParentPath, Libc.OPath | Libc.ODirectory, 0, Libc.ResolveInRoot | Libc.ResolveNoSymlinks | Libc.ResolveNoMagicLinks);
         if (targetParent < 0)
         {
-            throw SafeRoot.Refuse(name, $"hard link target `{entry.LinkName}`", Libc.Errno);
+            var errno = Libc.Errno;
+            throw errno == Libc.ENOENT
+                ? new LayerUnpackException($"entry `{name}`: hard link target `{entry.LinkName}` is not in this layer") { EntryPath = name }
+                : SafeRoot.Refuse(name, $"hard link target `{entry.LinkName}`", errno);
         }
         try
         {
