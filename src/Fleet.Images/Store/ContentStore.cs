@@ -6,6 +6,9 @@ namespace Fleet.Images.Store;
 /// <code>
 /// ROOT/blobs/sha256/&lt;hex&gt;     committed, verified, immutable content
 /// ROOT/ingest/&lt;key&gt;           partial content being written (a download or an upload session)
+/// ROOT/images.json               the image catalog: name → manifest (<see cref="Images"/>)
+/// ROOT/snapshots/&lt;chain id&gt;    unpacked layers (<see cref="Snapshots"/>)
+/// ROOT/leases/&lt;id&gt;.json        content protected from the collector by work in progress
 /// </code>
 /// Content only enters blobs/ through <see cref="BlobIngest.CommitAsync"/>, which checks the
 /// digest and size first and then renames atomically, so a reader never sees a partial or
@@ -22,7 +25,29 @@ public sealed class ContentStore
         IngestDirectory = Path.Combine(Root, "ingest");
         Directory.CreateDirectory(BlobsDirectory);
         Directory.CreateDirectory(IngestDirectory);
+        LeasesDirectory = Path.Combine(Root, "leases");
+        Directory.CreateDirectory(LeasesDirectory);
+        GcLockPath = Path.Combine(Root, "gc.lock");
+        Images = new ImageCatalog(this);
+        Snapshots = new SnapshotStore(this);
     }
+
+    /// <summary>Images is the catalog of named images, the roots of garbage collection.</summary>
+    public ImageCatalog Images { get; }
+
+    /// <summary>Snapshots holds unpacked layers.</summary>
+    public SnapshotStore Snapshots { get; }
+
+    internal string LeasesDirectory { get; }
+
+    internal string GcLockPath { get; }
+
+    /// <summary>
+    /// AcquireLease protects content from garbage collection until disposed (or until
+    /// <paramref name="expiry"/>, default 24 h, or this process's death).
+    /// </summary>
+    public Lease AcquireLease(TimeSpan? expiry = null) =>
+        new(this, Guid.NewGuid().ToString("N"), expiry ?? TimeSpan.FromHours(24));
 
     public string Root { get; }
 

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Image pull benchmark, one command: bench/images/run.sh   (RUNS=N to change the run count)
+#
+# Cold pull + unpack of a ~100 MB (compressed) three-layer Debian bookworm image (debootstrap
+# minbase, layered with umoci) from Debian's docker-registry on loopback:
+#   Fleet (bench/images/FleetPull)  vs  containerd `ctr images pull`  vs  `podman pull`
+# and download only:
+#   Fleet --download-only           vs  `skopeo copy docker://… oci:DIR`
+# Every tool starts from an empty store for every run. Medians and ratios go to stdout and to
+# bench/images/RESULTS.md. The built image is cached under /var/tmp/fleet-bench between runs.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+runs=${RUNS:-5}
+cache=${FLEET_BENCH_CACHE:-/var/tmp/fleet-bench}
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing: apt-get install -y $2" >&2; exit 1; }; }
+need docker-registry docker-registry
+need skopeo skopeo
+need umoci umoci
+need containerd docker.io
+need ctr docker.io
+need podman podman
+need debootstrap debootstrap
+need python3 python3
+need curl curl
+need dotnet "the .NET 10 SDK"
+
+work=$(mktemp -d /var/tmp/fleet-bench-run.XXXXXX)
+pids=()
+
+unmount_under() {
+  # Deepest first; containerd and podman may leave overlay or bind mounts in their roots.
+  local m
+  for m in $(findmnt -rn -o TARGET | grep "^$1" | sort -r); do umount -l "$m" 2>/dev/null || true; done
+}
+
+stop_pid() {
+  local pid=$1
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  unmount_under "$work"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p not in (4050, 4051, 4053): print(p); break'
+}
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+# 1. The image: debootstrap once, then three umoci layers (base system, /usr/share, /var/cache).
+if [ ! -f "$cache/layout/index.json" ]; then
+  mkdir -p "$cache"
+  if [ ! -d "$cache/rootfs/usr" ]; then
+    echo "debootstrap --variant=minbase bookworm (once, about a minute)…"
+    rm -rf "$cache/rootfs.tmp"
+    debootstrap --variant=minbase bookworm "$cache/rootfs.tmp" >"$cache/debootstrap.log" 2>&1
+    mv "$cache/rootfs.tmp" "$cache/rootfs"
+  fi
+  echo "layering the image with umoci (once)…"
+  L="$cache/layout.tmp"; B="$cache/bundle"
+  rm -rf "$L" "$B"
+  umoci init --layout "$L"
+  umoci new --image "$L:bookworm"
+  umoci unpack --image "$L:bookworm" "$B"
+  # Like every image builder, no device nodes from /dev (Fleet refuses them in layers).
+  tar -C "$cache/rootfs" --exclude=./usr/share --exclude=./var/cache --exclude='./dev/*' -cf - . | tar -C "$B/rootfs" -xpf -
+  umoci repack --refresh-bundle --image "$L:bookworm" "$B"
+  tar -C "$cache/rootfs" -cf - ./usr/share | tar -C "$B/rootfs" -xpf -
+  umoci repack --refresh-bundle --image "$L:bookworm" "$B"
+  tar -C "$cache/rootfs" -cf - ./var/cache | tar -C "$B/rootfs" -xpf -
+  umoci repack --refresh-bundle --image "$L:bookworm" "$B"
+  umoci config --image "$L:bookworm" --config.cmd /bin/bash
+  rm -rf "$B"
+  mv "$L" "$cache/layout"
+fi
+
+# 2. Fleet's side, built once in Release.
+dotnet build -c Release -v q -nologo "$here/FleetPull/FleetPull.csproj" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+fleet="$here/FleetPull/bin/Release/net10.0/FleetPull"
+
+# 3. docker-registry on a free loopback port, with its own config (Debian's stock one is broken).
+port=$(free_port)
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log: { level: error }
+storage: { filesystem: { rootdirectory: $work/registry }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:$port }
+YAML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+ref="127.0.0.1:$port/bench/debian:bookworm"
+skopeo copy --quiet --dest-tls-verify=false "oci:$cache/layout:bookworm" "docker://$ref"
+manifest=$(skopeo inspect --raw --tls-verify=false "docker://$ref")
+size=$(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(sum(l["size"] for l in m["layers"]))' "$manifest")
+layers=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["layers"]))' "$manifest")
+echo "image: $ref, $layers layers, $((size / 1000000)) MB compressed; $runs cold runs each"
+
+# 4. The runs.
+fleet_pull=(); ctr_pull=(); podman_pull=(); fleet_fetch=(); skopeo_fetch=()
+
+podman_cmd=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp"
+  --storage-driver overlay --cgroup-manager cgroupfs --events-backend file)
+export CONTAINERS_REGISTRIES_CONF="$work/registries.conf"
+printf 'unqualified-search-registries = []\n' >"$CONTAINERS_REGISTRIES_CONF"
+
+start_containerd() {
+  mkdir -p "$work/containerd"
+  cat >"$work/containerd/config.toml" <<TOML
+version = 2
+root = "$work/containerd/root"
+state = "$work/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$work/containerd/sock"
+TOML
+  containerd --config "$work/containerd/config.toml" >"$work/containerd.log" 2>&1 &
+  containerd_pid=$!
+  pids+=("$containerd_pid")
+  for _ in $(seq 1 100); do ctr -a "$work/containerd/sock" version >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "containerd did not start: $(tail -5 "$work/containerd.log")" >&2; exit 1
+}
+
+for i in $(seq 1 "$runs"); do
+  rm -rf "$work/fleet"
+  s=$(now); "$fleet" --store "$work/fleet" "$ref" >/dev/null; e=$(now)
+  fleet_pull+=("$(elapsed "$s" "$e")")
+
+  start_containerd
+  s=$(now); ctr -a "$work/containerd/sock" -n bench images pull --plain-http "$ref" >/dev/null; e=$(now)
+  ctr_pull+=("$(elapsed "$s" "$e")")
+  stop_pid "$containerd_pid"
+  unmount_under "$work/containerd"; rm -rf "$work/containerd"
+
+  mkdir -p "$work/podman/tmp"
+  s=$(now); "${podman_cmd[@]}" pull -q --tls-verify=false "$ref" >/dev/null; e=$(now)
+  podman_pull+=("$(elapsed "$s" "$e")")
+  "${podman_cmd[@]}" system reset -f >/dev/null 2>&1 || true
+  unmount_under "$work/podman"; rm -rf "$work/podman"
+
+  rm -rf "$work/fleet-fetch"
+  s=$(now); "$fleet" --store "$work/fleet-fetch" --download-only "$ref" >/dev/null; e=$(now)
+  fleet_fetch+=("$(elapsed "$s" "$e")")
+
+  rm -rf "$work/skopeo"
+  s=$(now); skopeo copy --quiet --src-tls-verify=false "docker://$ref" "oci:$work/skopeo:t"; e=$(now)
+  skopeo_fetch+=("$(elapsed "$s" "$e")")
+
+  echo "run $i: fleet ${fleet_pull[-1]} s, ctr ${ctr_pull[-1]} s, podman ${podman_pull[-1]} s | download: fleet ${fleet_fetch[-1]} s, skopeo ${skopeo_fetch[-1]} s"
+done
+
+# Sanity: Fleet's snapshots hold the image (bash is in the base layer, the docs in /usr/share).
+snapshot_count=$(find "$work/fleet/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$snapshot_count" -eq "$layers" ] || { echo "error: Fleet made $snapshot_count snapshots for $layers layers" >&2; exit 1; }
+
+mf=$(median "${fleet_pull[@]}"); mc=$(median "${ctr_pull[@]}"); mp=$(median "${podman_pull[@]}")
+mff=$(median "${fleet_fetch[@]}"); ms=$(median "${skopeo_fetch[@]}")
+table="| measurement | median (s) | Fleet ÷ peer |
+|---|---|---|
+| Fleet pull + unpack | $mf | |
+| containerd \`ctr images pull\` (unpacks) | $mc | $(ratio "$mf" "$mc") (target ≤ 0.5) |
+| \`podman pull\` (unpacks) | $mp | $(ratio "$mf" "$mp") |
+| Fleet download only | $mff | |
+| \`skopeo copy\` to an OCI dir | $ms | $(ratio "$mff" "$ms") (target ≤ 1.0) |"
+echo
+echo "$table"
+
+cat >"$here/RESULTS.md" <<MD
+# Image pull benchmark — results
+
+Command: \`bench/images/run.sh\` (RUNS=$runs), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, Linux $(uname -r).
+
+Image: Debian bookworm minbase (debootstrap) in $layers umoci layers (base system, /usr/share,
+/var/cache), $((size / 1000000)) MB compressed, served by docker-registry $(docker-registry --version | awk '{print $3}') on loopback.
+Every run starts from an empty store. Peers: containerd $(containerd --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}').
+
+$table
+
+Raw runs (s): Fleet $(echo "${fleet_pull[@]}"); ctr $(echo "${ctr_pull[@]}"); podman $(echo "${podman_pull[@]}");
+Fleet download $(echo "${fleet_fetch[@]}"); skopeo $(echo "${skopeo_fetch[@]}").
+MD
+echo
+echo "wrote $here/RESULTS.md"

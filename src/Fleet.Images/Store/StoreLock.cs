@@ -1,0 +1,42 @@
+using Fleet.Images.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Fleet.Images.Store;
+
+/// <summary>
+/// StoreLock is an flock(2) on a file under the store root, so that processes sharing a store
+/// (fleetd, fleetctl, tests) agree. Shared holders (a lease being extended) exclude only an
+/// exclusive holder (the garbage collector). Each acquisition opens its own descriptor, so two
+/// holders in one process exclude each other as two processes would.
+/// </summary>
+internal sealed class StoreLock : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+
+    private StoreLock(SafeFileHandle handle) => _handle = handle;
+
+    public static StoreLock Shared(string path) => Acquire(path, Libc.LockSh);
+
+    public static StoreLock Exclusive(string path) => Acquire(path, Libc.LockEx);
+
+    public void Dispose()
+    {
+        Libc.Flock((int)_handle.DangerousGetHandle(), Libc.LockUn);
+        _handle.Dispose();
+    }
+
+    private static StoreLock Acquire(string path, int operation)
+    {
+        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        while (Libc.Flock((int)handle.DangerousGetHandle(), operation) != 0)
+        {
+            var errno = Libc.Errno;
+            if (errno != 4)
+            {
+                handle.Dispose();
+                throw new ContentStoreException($"cannot lock {path}: {Libc.Describe(errno)}");
+            }
+        }
+        return new StoreLock(handle);
+    }
+}
