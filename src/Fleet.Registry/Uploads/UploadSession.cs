@@ -61,6 +61,16 @@ public sealed class UploadSession
         }
     }
 
+    /// <summary>Release closes the ingest but keeps its bytes, so another process (a restarted registry) can resume it.</summary>
+    internal async Task ReleaseAsync()
+    {
+        if (_ingest is { } ingest)
+        {
+            _ingest = null;
+            await ingest.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Discard throws the partial bytes away.</summary>
     internal void Discard()
     {

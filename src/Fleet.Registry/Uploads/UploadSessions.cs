@@ -118,7 +118,23 @@ public sealed partial class UploadSessions : IDisposable
         return dropped;
     }
 
-    public void Dispose() => _sweeper?.Dispose();
+    /// <summary>Dispose stops the sweeper and closes every session's ingest, keeping the bytes for a later resume.</summary>
+    public void Dispose()
+    {
+        _sweeper?.Dispose();
+        foreach (var session in _sessions.Values)
+        {
+            session.Gate.Wait();
+            try
+            {
+                session.ReleaseAsync().GetAwaiter().GetResult();
+            }
+            finally
+            {
+                session.Gate.Release();
+            }
+        }
+    }
 
     private bool IsExpired(UploadSession session) => _time.GetUtcNow() - session.LastActivity > _options.UploadTimeout;
 
