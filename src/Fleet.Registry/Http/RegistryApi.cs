@@ -215,7 +215,9 @@ internal sealed partial class RegistryApi(OciRegistry registry)
         {
             long copied = 0;
             int read;
-            while ((read = await context.Request.Body.ReadAsync(buffer.AsMemory(0, CopyBufferSize), context.RequestAborted).ConfigureAwait(false)) > 0)
+            // Fill the whole buffer before each write: Kestrel hands over a few KiB per read, and
+            // one hash update and one write per MiB is far cheaper than one per segment.
+            while ((read = await context.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, CopyBufferSize), CopyBufferSize, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false)) > 0)
             {
                 if (limit is { } max && copied + read > max)
                 {
