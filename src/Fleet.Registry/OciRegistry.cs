@@ -36,6 +36,12 @@ public sealed class OciRegistry : IDisposable
 
     internal RepositoryStore Repositories { get; }
 
+    /// <summary>
+    /// ReferencedBlobs lists every content-store digest a repository links to (layers, configs,
+    /// manifests), without duplicates. Whoever garbage-collects the shared store must keep these.
+    /// </summary>
+    public IReadOnlySet<Digest> ReferencedBlobs() => Repositories.ReferencedDigests().ToHashSet();
+
     /// <summary>ManifestLock serialises manifest and tag changes, so a delete never races a push of the same digest.</summary>
     internal SemaphoreSlim ManifestLock { get; } = new(1, 1);
 

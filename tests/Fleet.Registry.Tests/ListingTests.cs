@@ -105,6 +105,20 @@ public sealed class ListingTests : IAsyncLifetime
         Assert.Equal(["a", "b", "b/nested/deep"], catalog.RootElement.GetProperty("repositories").EnumerateArray().Select(e => e.GetString()!));
     }
 
+    [Fact]
+    public async Task Referenced_blobs_are_every_linked_layer_config_and_manifest_for_the_garbage_collector()
+    {
+        var manifest = await _registry.PushImageAsync("app", "v1", "layer a", "layer b");
+        await _registry.PushBlobAsync("other", Encoding.UTF8.GetBytes("loose blob"));
+
+        var referenced = _registry.Registry.ReferencedBlobs();
+
+        Assert.Contains(Digest.Of(manifest), referenced);
+        Assert.Contains(Digest.Of("layer a"u8), referenced);
+        Assert.Contains(Digest.Of("loose blob"u8), referenced);
+        Assert.Equal(_registry.Registry.Store.List().ToHashSet(), referenced);
+    }
+
     private async Task<Digest> PushReferrerAsync(Digest subject, int subjectSize, string artifactType, string content)
     {
         var empty = await _registry.PushBlobAsync("app", "{}"u8.ToArray());

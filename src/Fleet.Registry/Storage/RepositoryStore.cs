@@ -148,6 +148,29 @@ internal sealed class RepositoryStore
         return records;
     }
 
+    /// <summary>
+    /// ReferencedDigests enumerates every blob and manifest digest some repository links to:
+    /// the content store's garbage collector must treat them as roots.
+    /// </summary>
+    public IEnumerable<Digest> ReferencedDigests()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(_root, "*", SearchOption.AllDirectories))
+        {
+            var leaf = Path.GetFileName(directory);
+            if (leaf is not ("_layers" or "revisions"))
+            {
+                continue;
+            }
+            foreach (var file in Directory.EnumerateFiles(directory))
+            {
+                if (Digest.TryParse($"{Digest.Algorithm}:{Path.GetFileName(file)}", out var digest, out _))
+                {
+                    yield return digest;
+                }
+            }
+        }
+    }
+
     /// <summary>ListRepositories returns every repository name in lexical order (for the catalog).</summary>
     public IReadOnlyList<string> ListRepositories()
     {
