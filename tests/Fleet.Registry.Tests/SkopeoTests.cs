@@ -95,6 +95,46 @@ public sealed class SkopeoTests(UmociImages images) : IClassFixture<UmociImages>
     }
 
     [Fact]
+    public async Task Skopeo_pushes_a_docker_schema_2_manifest_which_is_served_with_its_docker_media_type()
+    {
+        await Peer.RunAsync("skopeo", "copy", "--format", "v2s2", "--dest-tls-verify=false", $"oci:{images.Layout}:t", Remote("fleet/docker", "t"));
+
+        using var get = await _registry.Http.GetAsync("/v2/fleet/docker/manifests/t");
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal("application/vnd.docker.distribution.manifest.v2+json", get.Content.Headers.ContentType?.MediaType);
+        var bytes = await get.Content.ReadAsByteArrayAsync();
+        Assert.Equal(Digest.Of(bytes).ToString(), Assert.Single(get.Headers.GetValues("Docker-Content-Digest")));
+
+        var pulled = Path.Combine(_scratch, "pulled");
+        await Peer.RunAsync("skopeo", "copy", "--src-tls-verify=false", Remote("fleet/docker", "t"), $"dir:{pulled}");
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(pulled, "manifest.json")));
+    }
+
+    [Fact]
+    public async Task Skopeo_lists_tags_and_deletes_a_manifest()
+    {
+        foreach (var tag in new[] { "v1", "v2", "latest" })
+        {
+            await Peer.RunAsync("skopeo", "copy", "--dest-tls-verify=false", $"oci:{images.Layout}:t", Remote("fleet/tags", tag));
+        }
+
+        var tags = await Peer.RunAsync("skopeo", "list-tags", "--tls-verify=false", $"docker://{_registry.Server.HostPort}/fleet/tags");
+        using (var list = JsonDocument.Parse(tags.Stdout))
+        {
+            Assert.Equal(["latest", "v1", "v2"], list.RootElement.GetProperty("Tags").EnumerateArray().Select(t => t.GetString()!));
+        }
+
+        await Peer.RunAsync("skopeo", "delete", "--tls-verify=false", Remote("fleet/tags", "v1"));
+
+        // Deleting by tag through skopeo deletes the manifest's digest, and with it every tag on it.
+        using var gone = await _registry.Http.GetAsync("/v2/fleet/tags/manifests/latest");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        var after = await Peer.RunAsync("skopeo", "list-tags", "--tls-verify=false", $"docker://{_registry.Server.HostPort}/fleet/tags");
+        using var empty = JsonDocument.Parse(after.Stdout);
+        Assert.Equal(0, empty.RootElement.GetProperty("Tags").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Tampered_layer_is_refused_by_skopeo_and_never_lands_in_the_registry()
     {
         var tampered = Path.Combine(_scratch, "tampered");
