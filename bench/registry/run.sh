@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Push benchmark: `skopeo copy` of the same ~100 MB multi-layer Debian image (debootstrap
+# --variant=minbase bookworm, split into 5 layers with umoci) into Fleet's registry and into
+# Debian's docker-registry (the CNCF distribution registry), in the same run, alternating which
+# goes first. Every push goes to a fresh, empty registry on a fresh port (so neither skopeo's
+# blob-info cache nor earlier pushes let it skip a blob). Prints medians side by side and writes
+# them, with this command, to bench/registry/RESULTS.md.
+#
+#   bench/registry/run.sh            # REPS=7 by default
+#   REPS=11 bench/registry/run.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+reps=${REPS:-7}
+cache=${FLEET_REGISTRY_BENCH_CACHE:-/var/tmp/fleet-registry-bench}
+layout="$cache/layout"
+image="$layout:bookworm"
+
+"$repo/scripts/deps" skopeo umoci docker-registry debootstrap curl
+
+# --- the image, built once and cached ------------------------------------------------------
+if [ ! -f "$cache/layout.done" ]; then
+  echo "building the benchmark image in $cache (once; debootstrap takes about a minute)"
+  mkdir -p "$cache"
+  if [ ! -d "$cache/rootfs" ]; then
+    rm -rf "$cache/rootfs.partial"
+    debootstrap --variant=minbase bookworm "$cache/rootfs.partial" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1
+    mv "$cache/rootfs.partial" "$cache/rootfs"
+  fi
+  rm -rf "$layout" "$cache/bundle"
+  umoci init --layout "$layout"
+  umoci new --image "$image"
+  umoci unpack --image "$image" "$cache/bundle" >/dev/null
+  src="$cache/rootfs" dst="$cache/bundle/rootfs"
+  # Layer 1: everything but /usr and the .deb cache; then /usr/lib; the rest of /usr but share;
+  # /usr/share; the .debs debootstrap leaves in /var/cache/apt/archives (already compressed).
+  (cd "$src" && tar --exclude=./usr --exclude=./var/cache/apt/archives -cf - .) | tar -C "$dst" -xf -
+  umoci repack --refresh-bundle --image "$image" "$cache/bundle"
+  mkdir -p "$dst/usr"
+  cp -a "$src/usr/lib" "$dst/usr/"
+  umoci repack --refresh-bundle --image "$image" "$cache/bundle"
+  for d in "$src"/usr/*; do
+    case "$(basename "$d")" in lib|share) ;; *) cp -a "$d" "$dst/usr/" ;; esac
+  done
+  umoci repack --refresh-bundle --image "$image" "$cache/bundle"
+  cp -a "$src/usr/share" "$dst/usr/"
+  umoci repack --refresh-bundle --image "$image" "$cache/bundle"
+  mkdir -p "$dst/var/cache/apt"
+  cp -a "$src/var/cache/apt/archives" "$dst/var/cache/apt/"
+  umoci repack --refresh-bundle --image "$image" "$cache/bundle"
+  umoci config --image "$image" --config.cmd /bin/bash
+  umoci gc --layout "$layout"
+  rm -rf "$cache/bundle"
+  touch "$cache/layout.done"
+fi
+image_bytes=$(du -sb "$layout/blobs" | cut -f1)
+layers=$(skopeo inspect --raw "oci:$image" | grep -o '"application/vnd.oci.image.layer[^"]*"' | wc -l)
+
+# --- the two registries --------------------------------------------------------------------
+dotnet build -c Release -v q -nologo "$here/host/Fleet.Registry.BenchHost.csproj" >/dev/null
+fleet_host="$here/host/bin/Release/net10.0/fleet-registry"
+
+work=$(mktemp -d /tmp/fleet-registry-bench.XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$((20000 + RANDOM % 20000))
+next_port() {
+  while :; do
+    port=$((port + 1))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+  done
+}
+
+start_server() { # kind dir port
+  case "$1" in
+    fleet)
+      "$fleet_host" "$2" "$3" >"$2.log" 2>&1 &
+      ;;
+    distribution)
+      mkdir -p "$2"
+      cat >"$2.yml" <<YAML
+version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: $2 }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:$3 }
+YAML
+      docker-registry serve "$2.yml" >"$2.log" 2>&1 &
+      ;;
+  esac
+  server_pid=$!
+  for _ in $(seq 1 200); do
+    if curl -fs "http://127.0.0.1:$3/v2/" >/dev/null 2>&1; then return; fi
+    sleep 0.05
+  done
+  echo "error: $1 registry did not start on port $3:" >&2; cat "$2.log" >&2; exit 1
+}
+
+stop_server() {
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+}
+
+push_once() { # kind run -> prints milliseconds
+  local dir="$work/$1-$2"
+  next_port
+  start_server "$1" "$dir" "$port"
+  local t0 t1
+  t0=$(date +%s%N)
+  skopeo copy -q --dest-tls-verify=false "oci:$image" "docker://127.0.0.1:$port/bench/debian:$2" >/dev/null
+  t1=$(date +%s%N)
+  # The pushed manifest must be the image's, byte for byte (same digest).
+  local want got
+  want=$(skopeo inspect --raw "oci:$image" | sha256sum | cut -d' ' -f1)
+  got=$(curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port/v2/bench/debian/manifests/$2" | sha256sum | cut -d' ' -f1)
+  [ "$want" = "$got" ] || { echo "error: $1 served a different manifest ($got, want $want)" >&2; exit 1; }
+  stop_server
+  rm -rf "$dir"
+  echo $(( (t1 - t0) / 1000000 ))
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo "image: $image ($((image_bytes / 1048576)) MiB of blobs, $layers layers); $reps repetitions each, plus one warm-up"
+push_once fleet warmup >/dev/null
+push_once distribution warmup >/dev/null
+fleet_ms=() dist_ms=()
+for i in $(seq 1 "$reps"); do
+  if ((i % 2)); then
+    f=$(push_once fleet "r$i"); d=$(push_once distribution "r$i")
+  else
+    d=$(push_once distribution "r$i"); f=$(push_once fleet "r$i")
+  fi
+  fleet_ms+=("$f"); dist_ms+=("$d")
+  printf 'run %2d  fleet %6d ms   docker-registry %6d ms\n' "$i" "$f" "$d"
+done
+fm=$(printf '%s\n' "${fleet_ms[@]}" | median)
+dm=$(printf '%s\n' "${dist_ms[@]}" | median)
+ratio=$(awk -v f="$fm" -v d="$dm" 'BEGIN {printf "%.2f", f / d}')
+printf '\nmedian  fleet %6d ms   docker-registry %6d ms   fleet/docker-registry = %s\n' "$fm" "$dm" "$ratio"
+
+dist_version=$(dpkg-query -W -f='${Version}' docker-registry)
+skopeo_version=$(dpkg-query -W -f='${Version}' skopeo)
+cat >"$here/RESULTS.md" <<MD
+# Registry push benchmark
+
+\`skopeo copy --dest-tls-verify=false oci:LAYOUT:bookworm docker://127.0.0.1:PORT/bench/debian:TAG\`
+into Fleet's registry (\`bench/registry/host\`, Release build, Kestrel, content store on disk)
+and into Debian's \`docker-registry\` $dist_version (filesystem storage), same run, each push into
+a fresh empty registry on a fresh port, order alternating; skopeo $skopeo_version.
+
+Image: \`debootstrap --variant=minbase bookworm\` split by umoci into $layers gzip layers,
+$((image_bytes / 1048576)) MiB of blobs (the .debs debootstrap leaves in /var/cache/apt/archives
+are one layer). Machine: $(nproc) vCPUs, $(uname -r).
+
+Command: \`bench/registry/run.sh\` (REPS=$reps), run $(date -u +%Y-%m-%dT%H:%MZ).
+
+| registry | median push (ms) | runs (ms) |
+|---|---|---|
+| Fleet | $fm | ${fleet_ms[*]} |
+| docker-registry | $dm | ${dist_ms[*]} |
+
+Fleet / docker-registry = **$ratio** (target: ≤ 1.0, at least as fast).
+MD
+echo "wrote $here/RESULTS.md"
