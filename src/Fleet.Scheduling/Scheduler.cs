@@ -185,9 +185,16 @@ public static class Scheduler
         }
         foreach (var list in byService.Values)
         {
-            list.Sort((a, b) => string.CompareOrdinal(a.Id.ToString(), b.Id.ToString()));
+            list.Sort((a, b) => CompareIds(a.Id, b.Id));
         }
         return byService;
+    }
+
+    /// <summary>CompareIds orders replica ids as their text would sort, ordinal, without building the text.</summary>
+    internal static int CompareIds(ReplicaId a, ReplicaId b)
+    {
+        var byService = string.CompareOrdinal(a.Service.Value, b.Service.Value);
+        return byService != 0 ? byService : string.CompareOrdinal(a.Suffix, b.Suffix);
     }
 
     internal static int[] CountPerNode(WorkingCluster cluster, IEnumerable<ObservedReplica> replicas)

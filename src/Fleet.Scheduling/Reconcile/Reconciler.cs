@@ -217,7 +217,7 @@ internal static class Reconciler
             .ThenBy(r => isAvailable(r) ? 1 : 0)
             .ThenBy(r => (int)r.State)
             .ThenBy(r => spread ? -counts[r.Node] : counts[r.Node])
-            .ThenBy(r => r.Id.ToString(), StringComparer.Ordinal)
+            .ThenBy(r => r.Id.Suffix, StringComparer.Ordinal)
             .ToList();
     }
 }
