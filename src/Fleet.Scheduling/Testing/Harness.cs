@@ -131,7 +131,7 @@ public sealed class Harness
         var generation = 1L;
         if (_services.TryGetValue(spec.Name, out var existing))
         {
-            generation = existing.Spec with { Replicas = spec.Replicas } == spec ? existing.Generation : existing.Generation + 1;
+            generation = SpecGeneration.IsNewGeneration(existing.Spec, spec) ? existing.Generation + 1 : existing.Generation;
         }
         _services[spec.Name] = new DesiredService(spec, generation);
         return generation;
