@@ -51,6 +51,31 @@ public sealed record Unschedulable(ServiceName Service, int Count, IReadOnlyList
         var what = Replica is { } r ? $"cannot move {r}" : $"{Service}: {Count.ToString(CultureInfo.InvariantCulture)} replica(s) unschedulable";
         return Reasons.Count == 0 ? $"{what}: no nodes" : $"{what}: {string.Join("; ", Reasons)}";
     }
+
+    /// <summary>
+    /// Summarize groups nodes that share a reason, for clusters too large to list node by node:
+    /// "node3, node4, node5 (+97 more): cordoned". At most <paramref name="maxLines"/> lines, most common first.
+    /// </summary>
+    public IReadOnlyList<string> Summarize(int maxLines = 10, int namesPerLine = 3)
+    {
+        var groups = Reasons
+            .GroupBy(r => r.Reason, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .ThenBy(g => g.Key, StringComparer.Ordinal)
+            .ToList();
+        var lines = groups.Take(maxLines).Select(g =>
+        {
+            var names = string.Join(", ", g.Take(namesPerLine).Select(r => r.Node.ToString()));
+            var more = g.Count() > namesPerLine ? $" (+{(g.Count() - namesPerLine).ToString(CultureInfo.InvariantCulture)} more)" : "";
+            return $"{names}{more}: {g.Key}";
+        }).ToList();
+        if (groups.Count > maxLines)
+        {
+            var rest = groups.Skip(maxLines).Sum(g => g.Count());
+            lines.Add($"… {rest.ToString(CultureInfo.InvariantCulture)} more node(s) with other reasons");
+        }
+        return lines;
+    }
 }
 
 /// <summary>Deferred is work the scheduler deliberately does not do yet, and why; <see cref="Replica"/> is null for cluster-wide limits.</summary>

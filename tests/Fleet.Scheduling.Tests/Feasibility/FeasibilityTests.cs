@@ -123,5 +123,35 @@ public sealed class FeasibilityTests
         Assert.Empty(plan.Unschedulable);
     }
 
+    [Fact]
+    public void Summary_groups_nodes_that_share_a_reason()
+    {
+        var h = new Harness();
+        for (var i = 1; i <= 6; i++)
+        {
+            h.AddNode($"node{i}", status: NodeStatus.Cordoned);
+        }
+        h.AddNode("node7", memory: "100Mi");
+        h.Deploy(Service("web", memory: "512Mi"));
+
+        var summary = Assert.Single(h.Schedule().Unschedulable).Summarize();
+
+        Assert.Equal(["node1, node2, node3 (+3 more): cordoned", "node7: memory needs 512Mi, 100Mi free"], summary);
+    }
+
+    [Fact]
+    public void New_replica_ids_never_collide_with_existing_ones()
+    {
+        var h = new Harness(seed: 3);
+        h.AddNode("node1");
+        h.Deploy(Service("web", replicas: 200));
+
+        h.Schedule();
+        h.Scale("web", 400);
+        h.Schedule();
+
+        Assert.Equal(400, h.ReplicasOf("web").Select(r => r.Id).Distinct().Count());
+    }
+
     private static Fleet.Core.Ids.ServiceName ServiceName(string name) => Fleet.Core.Ids.ServiceName.Parse(name);
 }
