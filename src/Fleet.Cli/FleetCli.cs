@@ -11,6 +11,12 @@ public static class FleetCli
     {
         var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ApplyCommand.Create(stdout, stderr));
+        root.Subcommands.Add(GetCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DescribeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ScaleCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DeleteCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EventsCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }
