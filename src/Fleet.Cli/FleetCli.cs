@@ -26,6 +26,8 @@ public static class FleetCli
     {
         var root = BuildRoot(stdout, stderr);
         var parsed = root.Parse(args);
-        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        var code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        // A usage error (unknown verb, missing option, bad value) is exit 2, like a validation error.
+        return parsed.Errors.Count > 0 ? ExitCodes.Invalid : code;
     }
 }
