@@ -11,6 +11,12 @@ public static class FleetCli
     {
         var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ApplyCommand.Create(stdout, stderr));
+        root.Subcommands.Add(GetCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DescribeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ScaleCommand.Create(stdout, stderr));
+        root.Subcommands.Add(DeleteCommand.Create(stdout, stderr));
+        root.Subcommands.Add(EventsCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }
@@ -20,6 +26,8 @@ public static class FleetCli
     {
         var root = BuildRoot(stdout, stderr);
         var parsed = root.Parse(args);
-        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        var code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        // A usage error (unknown verb, missing option, bad value) is exit 2, like a validation error.
+        return parsed.Errors.Count > 0 ? ExitCodes.Invalid : code;
     }
 }

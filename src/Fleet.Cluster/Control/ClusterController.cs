@@ -1,0 +1,194 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+using Fleet.Core.State;
+
+namespace Fleet.Cluster.Control;
+
+/// <summary>
+/// ClusterController owns the cluster's desired state, event-sourced: commands are judged by
+/// <see cref="DesiredState.Decide"/>, the events persisted, then folded in with
+/// <see cref="DesiredState.Apply"/>. What agents report is kept as soft observed state, never
+/// persisted. On a timer and after every change it asks the planner what to start and stop
+/// and tells the agents. It runs as a cluster singleton on role control-plane.
+/// </summary>
+public sealed class ClusterController : ReceivePersistentActor, IWithTimers
+{
+    /// <summary>PersistenceIdPrefix names the controller's journal stream; there is one controller per cluster.</summary>
+    public const string PersistenceIdPrefix = "fleet-controller";
+
+    private const string ReconcileTimer = "reconcile";
+
+    private readonly ControllerSettings _settings;
+    private readonly IReplicaPlanner _planner;
+    private readonly Random _random;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<NodeName, IActorRef> _agents = [];
+    private readonly Dictionary<ReplicaId, (NodeName Node, DateTimeOffset Deadline)> _pending = [];
+    private DesiredState _desired = DesiredState.Empty;
+    private ObservedState _observed = ObservedState.Empty;
+
+    public ClusterController(ControllerSettings settings, IReplicaPlanner planner)
+    {
+        _settings = settings;
+        _planner = planner;
+        _random = settings.Seed is { } seed ? new Random(seed) : new Random();
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is DesiredState state)
+            {
+                _desired = state;
+            }
+        });
+        Recover<IServiceEvent>(e => _desired = _desired.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _log.Info("controller recovered {0} services at sequence number {1}", _desired.Services.Count, LastSequenceNr);
+            Timers.StartPeriodicTimer(ReconcileTimer, Reconcile.Instance, _settings.ReconcileInterval);
+        });
+
+        Command<IServiceCommand>(HandleCommand);
+        Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
+            _desired.Services.Values.Select(Summary).ToList())));
+        Command<ControllerProtocol.GetService>(q => Sender.Tell(new ControllerProtocol.ServiceResponse(
+            _desired.Find(q.Service) is { } entry ? Summary(entry) : null,
+            _observed.ReplicasOf(q.Service),
+            _desired.EventsOf(q.Service))));
+        Command<ControllerProtocol.GetReplicas>(q => Sender.Tell(new ControllerProtocol.ReplicasResponse(
+            q.Service is { } service ? _observed.ReplicasOf(service) : _observed.Replicas.Values.ToList())));
+        Command<ControllerProtocol.GetNodes>(_ => Sender.Tell(new ControllerProtocol.NodesResponse(_observed.Nodes.Values.ToList())));
+        Command<ControllerProtocol.GetEvents>(q => Sender.Tell(new ControllerProtocol.EventsResponse(
+            _desired.History.Skip(Math.Max(0, _desired.History.Count - Math.Max(q.Limit, 0))).ToList())));
+
+        Command<AgentProtocol.NodeInventory>(HandleInventory);
+        Command<AgentProtocol.ReplicaStatusChanged>(m =>
+        {
+            _pending.Remove(m.Status.Id);
+            _observed = _observed.WithReplica(m.Status);
+        });
+        Command<AgentProtocol.ReplicaRemoved>(m =>
+        {
+            _observed = _observed.WithoutReplica(m.Id);
+            ReconcileNow();
+        });
+        Command<Terminated>(t =>
+        {
+            foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
+            {
+                _log.Warning("agent of node {0} terminated; forgetting its replicas until it reports again", node);
+                _agents.Remove(node);
+                _observed = _observed.WithoutNode(node);
+            }
+        });
+        Command<Reconcile>(_ => ReconcileNow());
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "saving a snapshot failed; the journal still holds every event"));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "deleting old snapshots failed"));
+    }
+
+    public override string PersistenceId => PersistenceIdPrefix;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props makes the controller's props.</summary>
+    public static Props Props(ControllerSettings settings, IReplicaPlanner planner) =>
+        Akka.Actor.Props.Create(() => new ClusterController(settings, planner));
+
+    private void HandleCommand(IServiceCommand command)
+    {
+        var (result, events) = _desired.Decide(command);
+        if (events.Count == 0)
+        {
+            Sender.Tell(result);
+            return;
+        }
+        var replyTo = Sender;
+        var remaining = events.Count;
+        PersistAll(events, e =>
+        {
+            _desired = _desired.Apply(e);
+            if (LastSequenceNr % _settings.SnapshotEvery == 0)
+            {
+                SaveSnapshot(_desired);
+            }
+            if (--remaining == 0)
+            {
+                _log.Info("{0}", result.Message);
+                replyTo.Tell(result);
+                ReconcileNow();
+            }
+        });
+    }
+
+    private void HandleInventory(AgentProtocol.NodeInventory inventory)
+    {
+        var node = inventory.Node.Name;
+        if (!_agents.TryGetValue(node, out var known) || !known.Equals(Sender))
+        {
+            _log.Info("agent of node {0} reported {1} replicas", node, inventory.Replicas.Count);
+            _agents[node] = Sender;
+            Context.Watch(Sender);
+        }
+        _observed = _observed.WithInventory(inventory.Node, inventory.Replicas);
+        foreach (var replica in inventory.Replicas)
+        {
+            _pending.Remove(replica.Id);
+        }
+        ReconcileNow();
+    }
+
+    private void ReconcileNow()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var stale in _observed.Nodes.Values.Where(n => now - n.LastSeen > _settings.NodeTimeout).ToList())
+        {
+            _log.Warning("node {0} has not reported since {1:O}; forgetting it", stale.Name, stale.LastSeen);
+            _observed = _observed.WithoutNode(stale.Name);
+            _agents.Remove(stale.Name);
+        }
+        foreach (var expired in _pending.Where(p => p.Value.Deadline < now).Select(p => p.Key).ToList())
+        {
+            _pending.Remove(expired);
+        }
+        var workers = _observed.Nodes.Values
+            .Where(n => n.Roles.Contains(NodeRole.Worker) && _agents.ContainsKey(n.Name))
+            .Select(n => n.Name)
+            .ToList();
+        var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Node);
+        foreach (var action in _planner.Plan(_desired, _observed, pending, workers, _random))
+        {
+            switch (action)
+            {
+                case StartOn start when _agents.TryGetValue(start.Node, out var agent):
+                    _pending[start.Id] = (start.Node, now + _settings.PendingTimeout);
+                    agent.Tell(new AgentProtocol.StartReplica(start.Id, start.Spec, start.Generation));
+                    break;
+                case StopOn stop when _agents.TryGetValue(stop.Node, out var agent):
+                    if (_observed.Replicas.TryGetValue(stop.Id.ToString(), out var status))
+                    {
+                        _observed = _observed.WithReplica(status with { Phase = ReplicaPhase.Stopping });
+                    }
+                    agent.Tell(new AgentProtocol.StopReplica(stop.Id, stop.Reason));
+                    break;
+            }
+        }
+    }
+
+    private ControllerProtocol.ServiceSummary Summary(ServiceEntry entry)
+    {
+        var replicas = _observed.ReplicasOf(entry.Name);
+        return new ControllerProtocol.ServiceSummary(
+            entry,
+            replicas.Count(r => r.Phase is ReplicaPhase.Running or ReplicaPhase.Healthy),
+            replicas.Count(r => r.Phase == ReplicaPhase.Healthy || (r.Phase == ReplicaPhase.Running && r.Health == ReplicaHealth.Healthy)));
+    }
+
+    private sealed class Reconcile
+    {
+        public static readonly Reconcile Instance = new();
+    }
+}

@@ -1,0 +1,20 @@
+namespace Fleet.Cluster.Control;
+
+/// <summary>ControllerSettings tune the cluster controller; the defaults suit one node and a test alike.</summary>
+public sealed record ControllerSettings
+{
+    /// <summary>SnapshotEvery saves a snapshot of the desired state after that many events.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>ReconcileInterval is how often desired and observed state are compared without a trigger.</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>PendingTimeout is how long a started replica may go unreported before it is asked for again.</summary>
+    public TimeSpan PendingTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>NodeTimeout forgets a node whose agent has not reported for that long.</summary>
+    public TimeSpan NodeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Seed, when set, makes replica ids deterministic (tests).</summary>
+    public int? Seed { get; init; }
+}

@@ -1,0 +1,122 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Fleet.Cluster.Agent;
+using Fleet.Cluster.Control;
+using Fleet.Cluster.Serialization;
+using Fleet.Core.Specs;
+using Fleet.Core.State;
+using LinqToDB;
+using Microsoft.Data.Sqlite;
+
+namespace Fleet.Cluster.Hosting;
+
+/// <summary>ControllerProxy is the registry key of the controller singleton's proxy (usable on every node).</summary>
+public sealed class ControllerProxy;
+
+/// <summary>
+/// FleetAkkaHosting configures a node's ActorSystem in C# (no HOCON files): remoting on the
+/// cluster port, clustering with the node's roles and keep-majority split-brain resolution on
+/// control-plane, Fleet's serializer, the SQL journal, the ClusterController singleton with its
+/// proxy, and the NodeAgent on workers.
+/// </summary>
+public static class FleetAkkaHosting
+{
+    /// <summary>ControllerSingletonName is the singleton's actor name.</summary>
+    public const string ControllerSingletonName = "cluster-controller";
+
+    /// <summary>AddFleetNode adds everything a Fleet node runs to <paramref name="builder"/>.</summary>
+    public static AkkaConfigurationBuilder AddFleetNode(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var seeds = options.SeedNodes.Count > 0
+            ? options.SeedNodes.Select(s => $"akka.tcp://{FleetNodeOptions.SystemName}@{s}").ToArray()
+            : [$"akka.tcp://{FleetNodeOptions.SystemName}@{options.Address}:{options.ClusterPort}"];
+        var isControlPlane = options.Roles.Contains(NodeRole.ControlPlane);
+
+        builder
+            .WithCustomSerializer(FleetSerializer.Name, FleetSerializer.BoundTypes, system => new FleetSerializer(system))
+            .WithRemoting(options.Address, options.ClusterPort)
+            .WithClustering(new ClusterOptions
+            {
+                Roles = options.RoleNames.ToArray(),
+                SeedNodes = seeds,
+                SplitBrainResolver = new KeepMajorityOption { Role = FleetNodeOptions.ControlPlaneRole },
+            });
+
+        var singletonOptions = new ClusterSingletonOptions { Role = FleetNodeOptions.ControlPlaneRole };
+        if (isControlPlane)
+        {
+            builder.WithFleetJournal(options);
+            builder.WithSingleton<ControllerProxy>(
+                ControllerSingletonName,
+                ClusterController.Props(options.Controller, new SpreadPlanner()),
+                singletonOptions,
+                createProxyToo: true);
+        }
+        else
+        {
+            builder.WithSingletonProxy<ControllerProxy>(ControllerSingletonName, singletonOptions);
+        }
+
+        if (options.Roles.Contains(NodeRole.Worker))
+        {
+            builder.WithActors((system, registry) =>
+            {
+                var controller = registry.Get<ControllerProxy>();
+                var node = new NodeStatus(options.Node, options.Address, options.Roles, options.Labels, Version, DateTimeOffset.UtcNow);
+                var settings = new AgentSettings(node, options.AgentReportInterval);
+                var agent = system.ActorOf(NodeAgent.Props(settings, options.Driver(options.Node), controller), NodeAgent.ActorName);
+                registry.Register<NodeAgent>(agent);
+            });
+        }
+        return builder;
+    }
+
+    /// <summary>Version is this build's version, reported by agents.</summary>
+    public static string Version { get; } = typeof(FleetAkkaHosting).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private static void WithFleetJournal(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
+    {
+        if (options.Persistence == PersistenceProvider.Postgres)
+        {
+            builder.WithSqlPersistence(
+                options.PostgresConnectionString ?? throw new InvalidOperationException("persistence provider postgres needs a connection string"),
+                ProviderName.PostgreSQL15);
+            return;
+        }
+        Directory.CreateDirectory(options.DataDir);
+        var connectionString = SqliteJournal.Prepare(options.JournalPath);
+        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+    }
+}
+
+/// <summary>SqliteJournal prepares the embedded journal file.</summary>
+public static class SqliteJournal
+{
+    /// <summary>
+    /// Prepare creates the file if needed, switches it to write-ahead logging (a property of the
+    /// file, kept across connections) and returns the connection string for the journal.
+    /// </summary>
+    public static string Prepare(string path)
+    {
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+        }.ToString();
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        var mode = command.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"could not switch {path} to WAL mode (got `{mode}`)");
+        }
+        return connectionString;
+    }
+}

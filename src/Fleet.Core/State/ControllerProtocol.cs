@@ -1,0 +1,43 @@
+using Fleet.Core.Ids;
+
+namespace Fleet.Core.State;
+
+/// <summary>
+/// ControllerProtocol holds the queries the cluster controller answers and their replies. The
+/// commands are <see cref="ServiceCommands"/>, answered with a <see cref="CommandResult"/>.
+/// </summary>
+public static class ControllerProtocol
+{
+    /// <summary>GetServices asks for every declared service with its observed counts.</summary>
+    public sealed record GetServices;
+
+    /// <summary>GetService asks for one service: spec, replicas and recent events.</summary>
+    public sealed record GetService(ServiceName Service);
+
+    /// <summary>GetReplicas asks for the replicas of one service, or of all when <paramref name="Service"/> is null.</summary>
+    public sealed record GetReplicas(ServiceName? Service);
+
+    /// <summary>GetNodes asks for the nodes whose agents have reported.</summary>
+    public sealed record GetNodes;
+
+    /// <summary>GetEvents asks for the most recent <paramref name="Limit"/> events, oldest first.</summary>
+    public sealed record GetEvents(int Limit);
+
+    /// <summary>ServiceSummary is one row of `fleetctl get services`.</summary>
+    public sealed record ServiceSummary(ServiceEntry Entry, int Running, int Healthy);
+
+    /// <summary>ServicesResponse answers <see cref="GetServices"/>, by name.</summary>
+    public sealed record ServicesResponse(IReadOnlyList<ServiceSummary> Services);
+
+    /// <summary>ServiceResponse answers <see cref="GetService"/>; <paramref name="Service"/> is null when it does not exist.</summary>
+    public sealed record ServiceResponse(ServiceSummary? Service, IReadOnlyList<ReplicaStatus> Replicas, IReadOnlyList<IServiceEvent> Events);
+
+    /// <summary>ReplicasResponse answers <see cref="GetReplicas"/>, by id.</summary>
+    public sealed record ReplicasResponse(IReadOnlyList<ReplicaStatus> Replicas);
+
+    /// <summary>NodesResponse answers <see cref="GetNodes"/>, by name.</summary>
+    public sealed record NodesResponse(IReadOnlyList<NodeStatus> Nodes);
+
+    /// <summary>EventsResponse answers <see cref="GetEvents"/>.</summary>
+    public sealed record EventsResponse(IReadOnlyList<IServiceEvent> Events);
+}

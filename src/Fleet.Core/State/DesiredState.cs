@@ -1,0 +1,148 @@
+using System.Collections.Immutable;
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+
+namespace Fleet.Core.State;
+
+/// <summary>ServiceEntry is one declared service: its spec, its generation and when it was created and last changed.</summary>
+public sealed record ServiceEntry(ServiceSpec Spec, long Generation, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public ServiceName Name => Spec.Name;
+}
+
+/// <summary>
+/// DesiredState is what the cluster controller owns: the declared services, nothing observed.
+/// It is immutable and pure — <see cref="Decide"/> judges a command and returns the events it
+/// causes, <see cref="Apply"/> folds one event in — so the controller actor only persists and
+/// replies, and recovery is replaying <see cref="Apply"/> over the journal.
+/// </summary>
+public sealed record DesiredState
+{
+    /// <summary>HistoryLimit is how many recent events the state keeps for `fleetctl events` and describe.</summary>
+    public const int HistoryLimit = 256;
+
+    /// <summary>Empty is the state of a fresh cluster.</summary>
+    public static readonly DesiredState Empty = new();
+
+    /// <summary>Services are the declared services, by name.</summary>
+    public ImmutableSortedDictionary<string, ServiceEntry> Services { get; init; } =
+        ImmutableSortedDictionary.Create<string, ServiceEntry>(StringComparer.Ordinal);
+
+    /// <summary>History holds the most recent events, oldest first, at most <see cref="HistoryLimit"/>.</summary>
+    public ImmutableList<IServiceEvent> History { get; init; } = [];
+
+    /// <summary>Find returns the entry of <paramref name="name"/>, or null.</summary>
+    public ServiceEntry? Find(ServiceName name) => Services.GetValueOrDefault(name.Value);
+
+    /// <summary>Decide judges <paramref name="command"/> against this state; it changes nothing.</summary>
+    public (CommandResult Result, IReadOnlyList<IServiceEvent> Events) Decide(IServiceCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return command switch
+        {
+            ServiceCommands.Apply apply => DecideApply(apply),
+            ServiceCommands.Scale scale => DecideScale(scale),
+            ServiceCommands.Delete delete => DecideDelete(delete),
+            _ => (new CommandResult(CommandOutcome.Invalid, command.Service, 0, $"unknown command {command.GetType().Name}"), []),
+        };
+    }
+
+    /// <summary>Apply folds one event into the state and returns the new state.</summary>
+    public DesiredState Apply(IServiceEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var services = e switch
+        {
+            ServiceEvents.ServiceApplied applied => Services.SetItem(applied.Service.Value, new ServiceEntry(
+                applied.Spec,
+                applied.Generation,
+                Find(applied.Service)?.CreatedAt ?? applied.At,
+                applied.At)),
+            ServiceEvents.ServiceScaled scaled when Find(scaled.Service) is { } entry => Services.SetItem(scaled.Service.Value, entry with
+            {
+                Spec = entry.Spec with { Replicas = scaled.Replicas },
+                Generation = scaled.Generation,
+                UpdatedAt = scaled.At,
+            }),
+            ServiceEvents.ServiceDeleted deleted => Services.Remove(deleted.Service.Value),
+            _ => Services,
+        };
+        var history = History.Add(e);
+        if (history.Count > HistoryLimit)
+        {
+            history = history.RemoveRange(0, history.Count - HistoryLimit);
+        }
+        return this with { Services = services, History = history };
+    }
+
+    /// <summary>ApplyAll folds several events in order.</summary>
+    public DesiredState ApplyAll(IEnumerable<IServiceEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        return events.Aggregate(this, (state, e) => state.Apply(e));
+    }
+
+    /// <summary>EventsOf returns the recent events of one service, oldest first.</summary>
+    public IReadOnlyList<IServiceEvent> EventsOf(ServiceName name) => History.Where(e => e.Service == name).ToList();
+
+    private (CommandResult, IReadOnlyList<IServiceEvent>) DecideApply(ServiceCommands.Apply apply)
+    {
+        var spec = apply.Spec;
+        if (spec.Replicas is < 0 or > ServiceSpecReader.MaxReplicas)
+        {
+            return Reject(CommandOutcome.Invalid, spec.Name, 0, $"replicas: {spec.Replicas} is outside 0..{ServiceSpecReader.MaxReplicas}");
+        }
+        var existing = Find(spec.Name);
+        if (existing is null)
+        {
+            var created = new ServiceEvents.ServiceApplied(spec, 1, apply.At);
+            return (new CommandResult(CommandOutcome.Created, spec.Name, 1, $"service {spec.Name} created"), [created]);
+        }
+        if (ServiceSpecEquality.Equivalent(existing.Spec, spec))
+        {
+            return (new CommandResult(CommandOutcome.Unchanged, spec.Name, existing.Generation, $"service {spec.Name} unchanged"), []);
+        }
+        var generation = existing.Generation + 1;
+        var updated = new ServiceEvents.ServiceApplied(spec, generation, apply.At);
+        return (new CommandResult(CommandOutcome.Updated, spec.Name, generation, $"service {spec.Name} updated to generation {generation}"), [updated]);
+    }
+
+    private (CommandResult, IReadOnlyList<IServiceEvent>) DecideScale(ServiceCommands.Scale scale)
+    {
+        var existing = Find(scale.Service);
+        if (existing is null)
+        {
+            return Reject(CommandOutcome.NotFound, scale.Service, 0, $"service {scale.Service} not found");
+        }
+        if (scale.Replicas is < 0 or > ServiceSpecReader.MaxReplicas)
+        {
+            return Reject(CommandOutcome.Invalid, scale.Service, existing.Generation, $"replicas: {scale.Replicas} is outside 0..{ServiceSpecReader.MaxReplicas}");
+        }
+        if (existing.Spec.Autoscale is { } autoscale && (scale.Replicas < autoscale.Min || scale.Replicas > autoscale.Max))
+        {
+            return Reject(CommandOutcome.Invalid, scale.Service, existing.Generation,
+                $"replicas: {scale.Replicas} is outside the autoscale range {autoscale.Min}..{autoscale.Max} of service {scale.Service}");
+        }
+        if (existing.Spec.Replicas == scale.Replicas)
+        {
+            return (new CommandResult(CommandOutcome.Unchanged, scale.Service, existing.Generation, $"service {scale.Service} already has {scale.Replicas} replicas desired"), []);
+        }
+        var generation = existing.Generation + 1;
+        var scaled = new ServiceEvents.ServiceScaled(scale.Service, scale.Replicas, existing.Spec.Replicas, generation, scale.At);
+        return (new CommandResult(CommandOutcome.Updated, scale.Service, generation, $"service {scale.Service} scaled to {scale.Replicas}"), [scaled]);
+    }
+
+    private (CommandResult, IReadOnlyList<IServiceEvent>) DecideDelete(ServiceCommands.Delete delete)
+    {
+        var existing = Find(delete.Service);
+        if (existing is null)
+        {
+            return Reject(CommandOutcome.NotFound, delete.Service, 0, $"service {delete.Service} not found");
+        }
+        var deleted = new ServiceEvents.ServiceDeleted(delete.Service, existing.Generation, delete.At);
+        return (new CommandResult(CommandOutcome.Updated, delete.Service, existing.Generation, $"service {delete.Service} deleted"), [deleted]);
+    }
+
+    private static (CommandResult, IReadOnlyList<IServiceEvent>) Reject(CommandOutcome outcome, ServiceName service, long generation, string message) =>
+        (new CommandResult(outcome, service, generation, message), []);
+}

@@ -1,0 +1,109 @@
+using System.Collections.Immutable;
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+
+namespace Fleet.Core.State;
+
+/// <summary>ReplicaPhase is where a replica is in its life cycle, as its node's agent reports it.</summary>
+public enum ReplicaPhase
+{
+    Pending,
+    Pulling,
+    Starting,
+    Running,
+    Healthy,
+    Stopping,
+    Exited,
+    Failed,
+}
+
+/// <summary>ReplicaHealth is the result of a replica's health checks; None when the service declares none.</summary>
+public enum ReplicaHealth
+{
+    None,
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+/// <summary>
+/// ReplicaStatus is what an agent says about one replica. <see cref="Reason"/> explains Exited and
+/// Failed (e.g. the registry's error for an image that does not exist).
+/// </summary>
+public sealed record ReplicaStatus(
+    ReplicaId Id,
+    NodeName Node,
+    long Generation,
+    ReplicaPhase Phase,
+    ReplicaHealth Health,
+    string? Ip,
+    DateTimeOffset? StartedAt,
+    int Restarts,
+    string? Reason)
+{
+    public ServiceName Service => Id.Service;
+
+    /// <summary>IsActive is true while the replica runs or is on its way to running.</summary>
+    public bool IsActive => Phase is not (ReplicaPhase.Exited or ReplicaPhase.Failed or ReplicaPhase.Stopping);
+}
+
+/// <summary>NodeStatus is what a node's agent last said about itself.</summary>
+public sealed record NodeStatus(
+    NodeName Name,
+    string Address,
+    IReadOnlySet<NodeRole> Roles,
+    IReadOnlyDictionary<string, string> Labels,
+    string Version,
+    DateTimeOffset LastSeen);
+
+/// <summary>
+/// ObservedState is what the agents report: nodes and their replicas. It is soft state — never
+/// persisted, rebuilt from the agents' reports after the controller starts or fails over.
+/// </summary>
+public sealed record ObservedState
+{
+    /// <summary>Empty is the state before any agent has reported.</summary>
+    public static readonly ObservedState Empty = new();
+
+    public ImmutableSortedDictionary<string, NodeStatus> Nodes { get; init; } =
+        ImmutableSortedDictionary.Create<string, NodeStatus>(StringComparer.Ordinal);
+
+    /// <summary>Replicas are keyed by replica id text.</summary>
+    public ImmutableSortedDictionary<string, ReplicaStatus> Replicas { get; init; } =
+        ImmutableSortedDictionary.Create<string, ReplicaStatus>(StringComparer.Ordinal);
+
+    /// <summary>WithInventory replaces everything known about <paramref name="node"/> with a full report from its agent.</summary>
+    public ObservedState WithInventory(NodeStatus node, IEnumerable<ReplicaStatus> replicas)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(replicas);
+        var kept = Replicas.Where(r => r.Value.Node != node.Name);
+        var reported = replicas.Select(r => KeyValuePair.Create(r.Id.ToString(), r with { Node = node.Name }));
+        return this with
+        {
+            Nodes = Nodes.SetItem(node.Name.Value, node),
+            Replicas = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, kept.Concat(reported)),
+        };
+    }
+
+    /// <summary>WithReplica records one replica's new status.</summary>
+    public ObservedState WithReplica(ReplicaStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        return this with { Replicas = Replicas.SetItem(status.Id.ToString(), status) };
+    }
+
+    /// <summary>WithoutReplica forgets a replica that its agent removed.</summary>
+    public ObservedState WithoutReplica(ReplicaId id) => this with { Replicas = Replicas.Remove(id.ToString()) };
+
+    /// <summary>WithoutNode forgets a node and its replicas (it left the cluster).</summary>
+    public ObservedState WithoutNode(NodeName node) => this with
+    {
+        Nodes = Nodes.Remove(node.Value),
+        Replicas = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Replicas.Where(r => r.Value.Node != node)),
+    };
+
+    /// <summary>ReplicasOf returns the replicas of one service, by id.</summary>
+    public IReadOnlyList<ReplicaStatus> ReplicasOf(ServiceName service) =>
+        Replicas.Values.Where(r => r.Service == service).ToList();
+}

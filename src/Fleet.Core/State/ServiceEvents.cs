@@ -1,0 +1,54 @@
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+
+namespace Fleet.Core.State;
+
+/// <summary>IServiceEvent is a fact about the desired state: what the journal holds, replayed by <see cref="DesiredState.Apply"/>.</summary>
+public interface IServiceEvent
+{
+    /// <summary>Service is the service the event is about.</summary>
+    ServiceName Service { get; }
+
+    /// <summary>Generation is the service's spec version after the event.</summary>
+    long Generation { get; }
+
+    /// <summary>At is when the command that caused it was received.</summary>
+    DateTimeOffset At { get; }
+}
+
+/// <summary>ServiceEvents are the persisted events of the desired state.</summary>
+public static class ServiceEvents
+{
+    /// <summary>ServiceApplied records a new or changed spec at <paramref name="Generation"/> (1 for a new service).</summary>
+    public sealed record ServiceApplied(ServiceSpec Spec, long Generation, DateTimeOffset At) : IServiceEvent
+    {
+        public ServiceName Service => Spec.Name;
+    }
+
+    /// <summary>ServiceScaled records a new desired replica count.</summary>
+    public sealed record ServiceScaled(ServiceName Service, int Replicas, int PreviousReplicas, long Generation, DateTimeOffset At) : IServiceEvent;
+
+    /// <summary>ServiceDeleted records that the service is no longer desired; <paramref name="Generation"/> is its last one.</summary>
+    public sealed record ServiceDeleted(ServiceName Service, long Generation, DateTimeOffset At) : IServiceEvent;
+
+    /// <summary>Describe is the one-line text of an event, as `fleetctl events` prints it.</summary>
+    public static string Describe(IServiceEvent e) => e switch
+    {
+        ServiceApplied { Generation: 1 } a => $"service {a.Service} created: {a.Spec.Image}, {Replicas(a.Spec.Replicas)}",
+        ServiceApplied a => $"service {a.Service} updated to generation {a.Generation}: {a.Spec.Image}, {Replicas(a.Spec.Replicas)}",
+        ServiceScaled s => $"service {s.Service} scaled from {s.PreviousReplicas} to {Replicas(s.Replicas)}",
+        ServiceDeleted d => $"service {d.Service} deleted",
+        _ => $"service {e.Service}: {e.GetType().Name}",
+    };
+
+    /// <summary>Kind is the short name of an event, stable for scripts (`applied`, `scaled`, `deleted`).</summary>
+    public static string Kind(IServiceEvent e) => e switch
+    {
+        ServiceApplied => "applied",
+        ServiceScaled => "scaled",
+        ServiceDeleted => "deleted",
+        _ => "unknown",
+    };
+
+    private static string Replicas(int count) => count == 1 ? "1 replica" : $"{count} replicas";
+}

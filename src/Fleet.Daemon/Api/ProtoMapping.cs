@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Fleet.Api.V1;
+using Fleet.Cluster.Serialization;
+using Fleet.Core.Specs;
+using Fleet.Core.State;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Fleet.Daemon.Api;
+
+/// <summary>ProtoMapping turns the controller's answers into fleet.v1 messages.</summary>
+internal static class ProtoMapping
+{
+    public static Fleet.Api.V1.Service ToProto(this ControllerProtocol.ServiceSummary summary)
+    {
+        var spec = summary.Entry.Spec;
+        var service = new Fleet.Api.V1.Service
+        {
+            Name = spec.Name.Value,
+            Image = spec.Image.ToString(),
+            Desired = spec.Replicas,
+            Running = summary.Running,
+            Healthy = summary.Healthy,
+            Generation = summary.Entry.Generation,
+            CreatedAt = Timestamp.FromDateTimeOffset(summary.Entry.CreatedAt),
+            UpdatedAt = Timestamp.FromDateTimeOffset(summary.Entry.UpdatedAt),
+        };
+        service.Ports.AddRange(spec.Ports.Select(Port));
+        return service;
+    }
+
+    public static Replica ToProto(this ReplicaStatus status)
+    {
+        var replica = new Replica
+        {
+            Id = status.Id.ToString(),
+            Service = status.Service.Value,
+            Node = status.Node.Value,
+            State = Word(status.Phase),
+            Health = Word(status.Health),
+            Ip = status.Ip ?? "",
+            Restarts = status.Restarts,
+            Generation = status.Generation,
+            Reason = status.Reason ?? "",
+        };
+        if (status.StartedAt is { } started)
+        {
+            replica.StartedAt = Timestamp.FromDateTimeOffset(started);
+        }
+        return replica;
+    }
+
+    public static Node ToProto(this NodeStatus status, int replicas)
+    {
+        var node = new Node
+        {
+            Name = status.Name.Value,
+            Address = status.Address,
+            Version = status.Version,
+            LastSeen = Timestamp.FromDateTimeOffset(status.LastSeen),
+            Replicas = replicas,
+        };
+        node.Roles.AddRange(status.Roles.Order().Select(r => r == NodeRole.ControlPlane ? "control-plane" : "worker"));
+        node.Labels.Add(status.Labels.ToDictionary());
+        return node;
+    }
+
+    public static Event ToProto(this IServiceEvent e) => new()
+    {
+        At = Timestamp.FromDateTimeOffset(e.At),
+        Kind = ServiceEvents.Kind(e),
+        Service = e.Service.Value,
+        Generation = e.Generation,
+        Message = ServiceEvents.Describe(e),
+    };
+
+    public static Fleet.Api.V1.CommandResult ToProto(this Core.State.CommandResult result) => new()
+    {
+        Service = result.Service.Value,
+        Outcome = result.Outcome.ToString().ToLowerInvariant(),
+        Generation = result.Generation,
+        Message = result.Message,
+    };
+
+    /// <summary>SpecJson is the declared spec in the journal's schema, indented for people.</summary>
+    public static string SpecJson(ServiceSpec spec) =>
+        JsonSerializer.Serialize(ServiceSpecDocument.From(spec), new JsonSerializerOptions(FleetJson.Options) { WriteIndented = true });
+
+    private static string Port(PortMapping port)
+    {
+        var protocol = port.Protocol == PortProtocol.Udp ? "udp" : "tcp";
+        return port.Published is { } published ? $"{published}:{port.Container}/{protocol}" : $"{port.Container}/{protocol}";
+    }
+
+    private static string Word<T>(T value)
+        where T : struct, System.Enum => value.ToString().ToLowerInvariant();
+}

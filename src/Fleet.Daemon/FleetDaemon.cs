@@ -1,0 +1,124 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Fleet.Cluster.Agent;
+using Fleet.Cluster.Hosting;
+using Fleet.Core.Specs;
+using Fleet.Daemon.Api;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Prometheus;
+
+namespace Fleet.Daemon;
+
+/// <summary>
+/// FleetDaemon builds and runs fleetd: Kestrel with the gRPC API on the api port (HTTP/2
+/// cleartext) and /healthz + /metrics on the http port, and the node's ActorSystem on the
+/// cluster port. SIGTERM (or Ctrl-C) stops it cleanly: the node leaves the cluster, the
+/// journal is closed, replicas are left running.
+/// </summary>
+public static class FleetDaemon
+{
+    /// <summary>Build makes the web application for <paramref name="options"/> without starting it.</summary>
+    public static WebApplication Build(DaemonOptions options, string[]? args = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
+        ConfigureLogging(builder, options.LogFormat);
+
+        var address = IPAddress.TryParse(options.Address, out var ip) ? ip : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            void Listen(int port, HttpProtocols protocols)
+            {
+                if (address is null)
+                {
+                    kestrel.ListenAnyIP(port, l => l.Protocols = protocols);
+                }
+                else
+                {
+                    kestrel.Listen(address, port, l => l.Protocols = protocols);
+                }
+            }
+            Listen(options.Ports.Api, HttpProtocols.Http2);
+            Listen(options.Ports.Http, HttpProtocols.Http1);
+        });
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
+        builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
+        {
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+            akka.AddFleetNode(new FleetNodeOptions
+            {
+                Node = options.Node,
+                Address = options.Address,
+                ClusterPort = options.Ports.Cluster,
+                SeedNodes = options.SeedNodes,
+                Roles = options.Roles,
+                Labels = options.Labels,
+                DataDir = options.DataDir,
+                Persistence = options.Persistence.Provider,
+                PostgresConnectionString = options.Persistence.ConnectionString,
+                Driver = options.Driver == DriverKind.Memory
+                    ? node => new InMemoryReplicaDriver(node)
+                    : node => new UnavailableReplicaDriver(node),
+            });
+        });
+
+        var app = builder.Build();
+        var api = $"*:{options.Ports.Api}";
+        var http = $"*:{options.Ports.Http}";
+        app.MapGrpcService<FleetApiService>().RequireHost(api);
+        app.MapGet("/healthz", (ActorSystem system) =>
+        {
+            var member = Akka.Cluster.Cluster.Get(system).SelfMember;
+            return member.Status == Akka.Cluster.MemberStatus.Up
+                ? Results.Text($"ok: node {options.Node} is up\n")
+                : Results.Text($"not ready: node {options.Node} is {member.Status.ToString().ToLowerInvariant()}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).RequireHost(http);
+        app.MapMetrics("/metrics").RequireHost(http);
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("fleetd");
+        var lifetime = app.Lifetime;
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            FleetMetrics.Register(app.Services.GetRequiredService<ActorRegistry>(), app.Services.GetRequiredService<ActorSystem>());
+            Log.Ready(logger);
+        });
+        lifetime.ApplicationStopping.Register(() => Log.Stopping(logger));
+        lifetime.ApplicationStopped.Register(() => Log.Stopped(logger));
+        Log.Starting(logger, FleetAkkaHosting.Version, options.Node.Value,
+            string.Join("+", options.Roles.Order().Select(r => r == NodeRole.ControlPlane ? "control-plane" : "worker")),
+            options.Address, options.Ports.Api, options.Ports.Http, options.Ports.Cluster, options.DataDir,
+            options.Driver.ToString().ToLowerInvariant());
+        return app;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, LogFormat format)
+    {
+        builder.Logging.ClearProviders();
+        if (format == LogFormat.Json)
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                json.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(simple =>
+            {
+                simple.SingleLine = true;
+                simple.TimestampFormat = "HH:mm:ss.fff ";
+                simple.UseUtcTimestamp = true;
+            });
+        }
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+    }
+}

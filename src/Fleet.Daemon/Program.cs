@@ -1,0 +1,3 @@
+using Fleet.Daemon;
+
+return await DaemonCommand.RunAsync(args);

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
+using Fleet.Cluster.Agent;
+using Fleet.Cluster.Control;
+using Fleet.Cluster.Hosting;
+using Fleet.Core.Ids;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Fleet.Cluster.Tests.Hosting;
+
+/// <summary>HostedNode runs one Fleet node the way fleetd does (Akka.Hosting, SQLite journal) on a free port.</summary>
+internal sealed class HostedNode : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private HostedNode(IHost host, IActorRef controller)
+    {
+        _host = host;
+        Controller = controller;
+    }
+
+    public IActorRef Controller { get; }
+
+    public static async Task<HostedNode> StartAsync(string dataDir, Func<NodeName, IReplicaDriver>? driver = null, int snapshotEvery = 100)
+    {
+        var options = new FleetNodeOptions
+        {
+            Node = NodeName.Parse("node1"),
+            ClusterPort = FreePort(),
+            DataDir = dataDir,
+            Driver = driver ?? (n => new InMemoryReplicaDriver(n)),
+            Controller = new ControllerSettings { SnapshotEvery = snapshotEvery },
+        };
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) => akka.AddFleetNode(options));
+        var host = builder.Build();
+        await host.StartAsync();
+        var registry = host.Services.GetRequiredService<ActorRegistry>();
+        return new HostedNode(host, await registry.GetAsync<ControllerProxy>());
+    }
+
+    public async Task<T> AskAsync<T>(object message) => await Controller.Ask<T>(message, TimeSpan.FromSeconds(20));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>TempDir is a directory removed when disposed.</summary>
+internal sealed class TempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("fleet-test-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a finalizing connection; the OS temp cleaner takes it.
+        }
+    }
+}

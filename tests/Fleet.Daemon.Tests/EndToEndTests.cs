@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Fleet.Cli;
+
+namespace Fleet.Daemon.Tests;
+
+/// <summary>
+/// A real fleetd process (memory driver: the control plane is real, the replicas are not
+/// containers) driven by fleetctl on its command line.
+/// </summary>
+public sealed class EndToEndTests
+{
+    private const string WebYaml = """
+        kind: Service
+        name: web
+        image: busybox:1.36
+        replicas: 3
+        command: ["httpd", "-f", "-p", "8080"]
+        ports:
+          - { container: 8080, published: 18080 }
+        health:
+          http: { path: /, port: 8080 }
+        """;
+
+    private const string ApiYaml = """
+        kind: Service
+        name: api
+        image: busybox:1.36
+        replicas: 1
+        """;
+
+    private static JsonElement Json(CliResult result)
+    {
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.ToString());
+        return JsonDocument.Parse(result.Stdout).RootElement;
+    }
+
+    private static void Eventually(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting until {what}");
+            }
+            Thread.Sleep(200);
+        }
+    }
+
+    [Fact]
+    public void Apply_get_scale_describe_delete_then_desired_state_survives_kill_9()
+    {
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        var web = dir.File("web.yaml", WebYaml);
+        var api = dir.File("api.yaml", ApiYaml);
+
+        using (var fleetd = FleetdProcess.Start(data))
+        {
+            fleetd.WaitReady();
+
+            var applied = fleetd.Ctl("apply", "-f", web);
+            Assert.True(applied.ExitCode == ExitCodes.Ok, applied.ToString());
+            Assert.Equal("service/web created (generation 1)", applied.Stdout.Trim());
+            Assert.Equal("service/web unchanged (generation 1)", fleetd.Ctl("apply", "-f", web).Stdout.Trim());
+
+            Eventually(() => Json(fleetd.Ctl("get", "replicas", "-o", "json")).GetArrayLength() == 3, "3 replicas are reported");
+            var replica = Json(fleetd.Ctl("get", "replicas", "-o", "json"))[0];
+            foreach (var field in new[] { "id", "service", "node", "state", "health", "ip", "startedAt", "restarts" })
+            {
+                Assert.True(replica.TryGetProperty(field, out _), $"replica JSON lacks `{field}`");
+            }
+            Assert.Equal("web", replica.GetProperty("service").GetString());
+
+            var scaled = fleetd.Ctl("scale", "web", "--replicas", "5");
+            Assert.True(scaled.ExitCode == ExitCodes.Ok, scaled.ToString());
+            Eventually(() => Json(fleetd.Ctl("get", "replicas", "-o", "json")).GetArrayLength() == 5, "5 replicas are reported");
+            var table = fleetd.Ctl("get", "services");
+            Assert.Matches(@"web\s+docker.io/library/busybox:1.36\s+5\s+5\s+5", table.Stdout);
+
+            var described = fleetd.Ctl("describe", "service", "web");
+            Assert.True(described.ExitCode == ExitCodes.Ok, described.ToString());
+            Assert.Contains("Replicas:    5 desired", described.Stdout, StringComparison.Ordinal);
+            Assert.Contains("service web scaled from 3 to 5 replicas", described.Stdout, StringComparison.Ordinal);
+            Assert.Contains("\"published\": 18080", described.Stdout, StringComparison.Ordinal);
+
+            Assert.Equal(ExitCodes.Ok, fleetd.Ctl("apply", "-f", api).ExitCode);
+            var deleted = fleetd.Ctl("delete", "service", "api");
+            Assert.Equal("service/api deleted", deleted.Stdout.Trim());
+
+            var missing = fleetd.Ctl("scale", "nope", "--replicas", "2");
+            Assert.Equal(ExitCodes.Failure, missing.ExitCode);
+            Assert.Equal("error: service nope not found", missing.Stderr.Trim());
+
+            var nodes = Json(fleetd.Ctl("get", "nodes", "-o", "json"));
+            Assert.Equal("local", nodes[0].GetProperty("name").GetString());
+
+            fleetd.KillHard();
+        }
+
+        using (var fleetd = FleetdProcess.Start(data))
+        {
+            fleetd.WaitReady();
+
+            var services = Json(fleetd.Ctl("get", "services", "-o", "json"));
+            var web1 = Assert.Single(services.EnumerateArray());
+            Assert.Equal("web", web1.GetProperty("name").GetString());
+            Assert.Equal(5, web1.GetProperty("desired").GetInt32());
+            Assert.Equal(2, web1.GetProperty("generation").GetInt64());
+            var kinds = Json(fleetd.Ctl("events", "-o", "json")).EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+            Assert.Equal(["applied", "scaled", "applied", "deleted"], kinds);
+
+            // The memory driver's replicas died with the process; the controller starts new ones.
+            Eventually(() => Json(fleetd.Ctl("get", "replicas", "-o", "json")).GetArrayLength() == 5, "5 replicas are reported again");
+        }
+    }
+
+    [Fact]
+    public void Sigterm_stops_fleetd_cleanly_with_exit_code_0()
+    {
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
+        fleetd.WaitReady();
+
+        var code = fleetd.Terminate(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, code);
+        Assert.Contains("fleetd stopped", fleetd.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_and_healthz_answer_on_the_http_port()
+    {
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
+        fleetd.WaitReady();
+        Assert.Equal(ExitCodes.Ok, fleetd.Ctl("apply", "-f", dir.File("web.yaml", WebYaml)).ExitCode);
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{fleetd.HttpPort}/metrics"));
+        var health = await http.GetStringAsync(new Uri($"http://127.0.0.1:{fleetd.HttpPort}/healthz"));
+
+        Assert.Contains("fleet_replicas_desired{service=\"web\"} 3", metrics, StringComparison.Ordinal);
+        Assert.Contains("fleet_cluster_members 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("fleet_api_request_duration_seconds_count{method=\"Apply\",code=\"OK\"} 1", metrics, StringComparison.Ordinal);
+        Assert.StartsWith("ok", health, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fleetd_takes_its_entry_from_a_cluster_file()
+    {
+        using var dir = new TempDir();
+        var (api, http, cluster) = (FleetdProcess.FreePort(), FleetdProcess.FreePort(), FleetdProcess.FreePort());
+        var file = dir.File("cluster.yaml", $"""
+            kind: Cluster
+            name: test
+            nodes:
+              - name: alpha
+                address: 127.0.0.1
+                ports: {"{"} api: {api}, http: {http}, cluster: {cluster} {"}"}
+                roles: [control-plane, worker]
+                labels: {"{"} zone: z1 {"}"}
+                dataDir: {Path.Combine(dir.Path, "alpha")}
+            """);
+        using var fleetd = FleetdProcess.StartRaw(api, http, cluster, "--config", file, "--node", "alpha", "--driver", "memory");
+        fleetd.WaitReady();
+
+        var node = Json(fleetd.Ctl("get", "nodes", "-o", "json"))[0];
+
+        Assert.Equal("alpha", node.GetProperty("name").GetString());
+        Assert.Equal("z1", node.GetProperty("labels").GetProperty("zone").GetString());
+        Assert.True(File.Exists(Path.Combine(dir.Path, "alpha", "journal.db")));
+    }
+}
