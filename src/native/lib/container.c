@@ -293,9 +293,12 @@ read_sync (int fd, bool expect_ready, fleetrt_error **err)
 {
   char buf[4096 + 8];
   ssize_t n;
+  int resets = 0;
+  /* An init that exits without reading our SYNC_CGROUP resets the socket: the error is reported
+   * once, before the message it sent us, which is still queued. */
   do
     n = recv (fd, buf, sizeof buf - 1, 0);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
   if (n < 0)
     return fleetrt_fail (err, errno, "read from the container init");
   if (n == 0)
@@ -438,6 +441,21 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   sync[1] = -1;
   /* While the init sets up its mounts: its cgroup, and the config copy for exec. */
   ret = in_cgroup ? 0 : cg->enter (fleetrt_cgroup_mount (), cgroup_path, pid, err);
+  if (ret < 0)
+    {
+      /* An init that failed early is gone before it could be moved: its own error is the
+       * one to report. */
+      fleetrt_error *child_err = NULL;
+      if (read_sync (sync[0], true, &child_err) < 0 && fleetrt_error_errno (child_err) != EPIPE)
+        {
+          fleetrt_error_free (*err);
+          *err = child_err;
+          fleetrt_error_wrap (err, "create container `%s`", id);
+        }
+      else
+        fleetrt_error_free (child_err);
+      goto fail;
+    }
   if (ret == 0)
     {
       char msg = SYNC_CGROUP;
