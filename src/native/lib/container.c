@@ -459,6 +459,9 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
       /* An init that failed early is gone before it could be moved: its own error is the
        * one to report. */
       fleetrt_error *child_err = NULL;
+      /* Never wait for an init that is itself waiting for us: stop it, then read what it may
+       * have sent before. */
+      kill (pid, SIGKILL);
       if (read_sync (sync[0], true, &child_err) < 0 && fleetrt_error_errno (child_err) != EPIPE)
         {
           fleetrt_error_free (*err);

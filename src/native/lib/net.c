@@ -158,12 +158,15 @@ fleetrt_net_setup_host (const struct fleetrt_net_config *n, const char *id, pid_
   if ((ret = link_up (fd, br)) < 0)
     return fleetrt_fail (err, -ret, "bring bridge `%s` up", n->bridge);
 
-  /* veth: host end "fl" + hash of the id, peer "eth0" created straight in the container's
-   * namespace */
+  /* veth: host end "fl" + hash of the id and pid, peer "eth0" created straight in the
+   * container's namespace. A previous container's veth can outlive it briefly (namespaces are
+   * torn down asynchronously): on a name clash, try another name. */
   for (const char *s = id; *s; s++)
     hash = hash * 33 + (unsigned char) *s;
-  snprintf (host, sizeof host, "fl%08x", hash);
+  hash ^= (unsigned) pid * 2654435761u;
+  for (int attempt = 0;; attempt++)
   {
+    snprintf (host, sizeof host, "fl%08x", hash + (unsigned) attempt * 0x9e3779b9u);
     struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
     struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
     struct rtattr *info, *data, *peer;
@@ -182,8 +185,11 @@ fleetrt_net_setup_host (const struct fleetrt_net_config *n, const char *id, pid_
     nl_nest_end (&r, data);
     nl_nest_end (&r, info);
     ret = nl_call (fd, &r);
+    if (ret == -EEXIST && attempt < 8)
+      continue;
     if (ret < 0)
       return fleetrt_fail (err, -ret, "create veth `%s` for container `%s`", host, id);
+    break;
   }
   if ((ret = link_up (fd, (int) if_nametoindex (host))) < 0)
     return fleetrt_fail (err, -ret, "bring `%s` up", host);
