@@ -26,8 +26,10 @@ fi
 fleetrt="$build/fleetrt"
 work=$(mktemp -d /tmp/fleetrt-bench.XXXXXX)
 prefix="bench$$"
+bridge="flb$$"
 cleanup() {
   set +e
+  ip link del "$bridge" 2>/dev/null
   for d in "$work"/state/*/; do [ -d "$d" ] && "$fleetrt" --root "$work/state" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   for d in "$work"/runc/*/; do [ -d "$d" ] && runc --root "$work/runc" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   rm -rf "$work"
@@ -39,7 +41,6 @@ cmd_runc="runc --root $work/runc run -b $work/bundle ${prefix}r"
 cmd_fleet="$fleetrt --root $work/state run -b $work/bundle ${prefix}f"
 # the same bundle plus a veth on a bridge (org.fleet.net.*): what networking adds
 mkdir -p "$work/netbundle"
-bridge="flb$$"
 /usr/bin/python3 - "$work/bundle/config.json" "$work/netbundle/config.json" "$work/bundle/rootfs" "$bridge" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
