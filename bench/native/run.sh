@@ -26,8 +26,10 @@ fi
 fleetrt="$build/fleetrt"
 work=$(mktemp -d /tmp/fleetrt-bench.XXXXXX)
 prefix="bench$$"
+bridge="flb$$"
 cleanup() {
   set +e
+  ip link del "$bridge" 2>/dev/null
   for d in "$work"/state/*/; do [ -d "$d" ] && "$fleetrt" --root "$work/state" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   for d in "$work"/runc/*/; do [ -d "$d" ] && runc --root "$work/runc" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   rm -rf "$work"
@@ -37,19 +39,33 @@ trap cleanup EXIT
 "$repo/tests/native/make-bundle.sh" "$work/bundle" /bin/true >/dev/null
 cmd_runc="runc --root $work/runc run -b $work/bundle ${prefix}r"
 cmd_fleet="$fleetrt --root $work/state run -b $work/bundle ${prefix}f"
+# the same bundle plus a veth on a bridge (org.fleet.net.*): what networking adds
+mkdir -p "$work/netbundle"
+/usr/bin/python3 - "$work/bundle/config.json" "$work/netbundle/config.json" "$work/bundle/rootfs" "$bridge" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"]["path"] = sys.argv[3]
+c["annotations"] = {"org.fleet.net.bridge": sys.argv[4], "org.fleet.net.address": "10.232.0.2/24"}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+cmd_net="$fleetrt --root $work/state run -b $work/netbundle ${prefix}n"
 echo "== run /bin/true, busybox bundle (runc spec defaults), $RUNS runs after $WARMUP warm-up"
-hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$work/hf.json" -n runc "$cmd_runc" -n fleetrt "$cmd_fleet" >/dev/null
+hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$work/hf.json" -n runc "$cmd_runc" -n fleetrt "$cmd_fleet" \
+  -n fleetrt-net "$cmd_net" >/dev/null
+ip link del "$bridge" 2>/dev/null || true
 medians=$(/usr/bin/python3 - "$work/hf.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 f, c = r["fleetrt"]["median"] * 1000, r["runc"]["median"] * 1000
-print(f"{f:.1f} {c:.1f} {f / c:.2f} {r['fleetrt']['mean']*1000:.1f} {r['runc']['mean']*1000:.1f}")
+n = r["fleetrt-net"]["median"] * 1000
+print(f"{f:.1f} {c:.1f} {f / c:.2f} {r['fleetrt']['mean']*1000:.1f} {r['runc']['mean']*1000:.1f} {n:.1f}")
 PY
 )
 set -- $medians
 printf '%-10s median %7.1f ms  (mean %.1f)\n' fleetrt "$1" "$4" runc "$2" "$5"
 printf 'ratio fleetrt/runc: %s (target <= 0.25)\n' "$3"
-fleet_med=$1 runc_med=$2 ratio=$3
+printf 'fleetrt with a veth on a bridge: median %s ms\n' "$6"
+fleet_med=$1 runc_med=$2 ratio=$3 net_med=$6
 
 echo "== density: $DENSITY_N containers running sleep, started and stopped $PARALLEL at a time"
 "$repo/tests/native/make-bundle.sh" "$work/dens" sleep 3600 >/dev/null
@@ -103,6 +119,10 @@ Command: \`hyperfine -N -w $WARMUP -r $RUNS '$cmd_runc' '$cmd_fleet'\`
 | runc $(runc --version | head -1 | awk '{print $3}') | $runc_med ms |
 | fleetrt | $fleet_med ms |
 | ratio | **$ratio** (target ≤ 0.25) |
+| fleetrt + veth on a bridge (netlink) | $net_med ms |
+
+The third row runs the same bundle with \`org.fleet.net.bridge/address\` annotations:
+\`$cmd_net\`.
 
 ## density: $DENSITY_N containers running \`sleep\`, $PARALLEL started/stopped at a time
 

@@ -23,6 +23,12 @@
  * overlay is read-only. The upper directory is kept after the container exits (delete does not
  * remove it: migration carries it).
  *
+ * Fleet extension — networking over rtnetlink, for a container with a new network namespace:
+ *   "org.fleet.net.bridge":  "fleet0"          host bridge (created and brought up if missing)
+ *   "org.fleet.net.address": "10.88.0.5/16"    the container's eth0 (a veth peer on the bridge)
+ *   "org.fleet.net.gateway": "10.88.0.1"       default route (optional)
+ * The bridge's own address and NAT are the host's business; the veth goes with the namespace.
+ *
  * Which calls fork: fleetrt_container_create forks the container init and makes the CALLER its
  * parent — only a single-threaded process may call it (fleet-shim, the fleetrt CLI). Every other
  * call is fork-free and safe inside a multithreaded process such as the .NET agent. */
@@ -39,6 +45,9 @@ extern "C" {
 #define FLEETRT_ANNOTATION_LAYERS "org.fleet.rootfs.layers"
 #define FLEETRT_ANNOTATION_UPPER "org.fleet.rootfs.upper"
 #define FLEETRT_ANNOTATION_WORK "org.fleet.rootfs.work"
+#define FLEETRT_ANNOTATION_NET_BRIDGE "org.fleet.net.bridge"
+#define FLEETRT_ANNOTATION_NET_ADDRESS "org.fleet.net.address"
+#define FLEETRT_ANNOTATION_NET_GATEWAY "org.fleet.net.gateway"
 
 typedef struct fleetrt_error fleetrt_error;
 

@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "net.h"
 #include "utils.h"
 #include "fleetrt.h"
 
@@ -204,6 +205,7 @@ struct init_args
   int fifo_fd; /* O_PATH to exec.fifo, or -1 */
   int clone_flags;
   const int *stdio;
+  const struct fleetrt_net_config *net; /* NULL: no networking asked for */
 };
 
 static void __attribute__ ((noreturn))
@@ -232,7 +234,9 @@ init_main (struct init_args *a)
   /* The parent moves us into the cgroup while we set up (a cgroup migration waits for an RCU
    * grace period: overlapping it with the mounts saves most of it). A new cgroup namespace
    * must be rooted at the container's cgroup, so then we wait for it first. */
-  if ((a->clone_flags & CLONE_NEWCGROUP) && wait_cgroup_joined (a->sync_fd, &err) < 0)
+  if ((a->clone_flags & CLONE_NEWCGROUP)
+      && (wait_cgroup_joined (a->sync_fd, &err) < 0
+          || (a->net && fleetrt_net_setup_container (a->net, &err) < 0)))
     child_fail (a->sync_fd, err);
   if (fleetrt_ns_join_paths (c, ~CLONE_NEWPID, &err) < 0)
     child_fail (a->sync_fd, err);
@@ -259,7 +263,9 @@ init_main (struct init_args *a)
   if ((cwd_fd = open_cwd (c->process.cwd, &err)) < 0)
     child_fail (a->sync_fd, err);
   /* Nothing of the container's own code runs before it is inside its cgroup. */
-  if (!(a->clone_flags & CLONE_NEWCGROUP) && wait_cgroup_joined (a->sync_fd, &err) < 0)
+  if (!(a->clone_flags & CLONE_NEWCGROUP)
+      && (wait_cgroup_joined (a->sync_fd, &err) < 0
+          || (a->net && fleetrt_net_setup_container (a->net, &err) < 0)))
     child_fail (a->sync_fd, err);
 
   if (a->fifo_fd >= 0)
@@ -293,9 +299,12 @@ read_sync (int fd, bool expect_ready, fleetrt_error **err)
 {
   char buf[4096 + 8];
   ssize_t n;
+  int resets = 0;
+  /* An init that exits without reading our SYNC_CGROUP resets the socket: the error is reported
+   * once, before the message it sent us, which is still queued. */
   do
     n = recv (fd, buf, sizeof buf - 1, 0);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
   if (n < 0)
     return fleetrt_fail (err, errno, "read from the container init");
   if (n == 0)
@@ -341,7 +350,8 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   cleanup_close int pidns_fd = -1;
   int sync[2] = { -1, -1 };
   const struct fleetrt_cgroup_backend *cg = fleetrt_cgroup_detect ();
-  bool cgroup_made = false, in_cgroup = false;
+  bool cgroup_made = false, in_cgroup = false, has_net = false;
+  struct fleetrt_net_config net = { 0 };
   struct fleetrt_state st = { 0 };
   char created[64];
   pid_t pid = -1;
@@ -352,6 +362,9 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
     return ret;
   if ((ret = fleetrt_config_load (bundle, &c, err)) < 0)
     return ret;
+  if ((ret = fleetrt_net_from_config (c, &net, err)) < 0)
+    return ret;
+  has_net = ret == 0;
   if ((ret = mkdir_p (sroot, 0711, err)) < 0)
     return ret;
   dir = fleetrt_state_dir (root, id);
@@ -430,7 +443,8 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
     }
   if (pid == 0)
     {
-      struct init_args a = { c, cg, cgroup_path, sync[1], fifo_fd, clone_flags, o->stdio };
+      struct init_args a
+          = { c, cg, cgroup_path, sync[1], fifo_fd, clone_flags, o->stdio, has_net ? &net : NULL };
       close (sync[0]);
       init_main (&a);
     }
@@ -438,6 +452,26 @@ fleetrt_container_create_with (const char *root, const char *id, const char *bun
   sync[1] = -1;
   /* While the init sets up its mounts: its cgroup, and the config copy for exec. */
   ret = in_cgroup ? 0 : cg->enter (fleetrt_cgroup_mount (), cgroup_path, pid, err);
+  if (ret == 0 && has_net)
+    ret = fleetrt_net_setup_host (&net, id, pid, err);
+  if (ret < 0)
+    {
+      /* An init that failed early is gone before it could be moved: its own error is the
+       * one to report. */
+      fleetrt_error *child_err = NULL;
+      /* Never wait for an init that is itself waiting for us: stop it, then read what it may
+       * have sent before. */
+      kill (pid, SIGKILL);
+      if (read_sync (sync[0], true, &child_err) < 0 && fleetrt_error_errno (child_err) != EPIPE)
+        {
+          fleetrt_error_free (*err);
+          *err = child_err;
+          fleetrt_error_wrap (err, "create container `%s`", id);
+        }
+      else
+        fleetrt_error_free (child_err);
+      goto fail;
+    }
   if (ret == 0)
     {
       char msg = SYNC_CGROUP;
