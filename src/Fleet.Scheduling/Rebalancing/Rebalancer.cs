@@ -39,7 +39,7 @@ public sealed record RebalanceOptions
 /// Rebalancer plans migrations that even out a cluster after a node joins or is uncordoned,
 /// or on `fleetctl rebalance`. Only steady services move (every replica at the current
 /// generation, available, none migrating), surge-first (Migrate is make-before-break), at most
-/// <see cref="RebalanceOptions.MaxConcurrent"/> at a time and one per service per plan.
+/// <see cref="RebalanceOptions.MaxConcurrent"/> at a time and max(1, maxSurge) per service per plan.
 /// Phase 1 evens each spread service's replica count over the ready nodes that can take it;
 /// phase 2 evens cpu/memory utilization. Each move strictly lowers imbalance, so nothing flaps.
 /// </summary>
@@ -75,33 +75,35 @@ public static class Rebalancer
         }
         var moved = new HashSet<ServiceName>();
 
-        // Phase 1: even out each spread service's count.
+        // Phase 1: even out each spread service's count, at most max(1, maxSurge) moves per service.
         foreach (var (service, own, fit, counts) in steady)
         {
-            if (budget <= 0)
-            {
-                break;
-            }
             if (service.Spec.Placement.Spread != SpreadMode.Node)
             {
                 continue;
             }
-            var source = MostLoadedReadyNode(cluster, counts);
-            if (source < 0)
+            var movedHere = new HashSet<ReplicaId>();
+            var perService = Math.Max(1, service.Spec.Update.MaxSurge);
+            for (var k = 0; k < perService && budget > 0; k++)
             {
-                continue;
+                var source = MostLoadedReadyNode(cluster, counts);
+                if (source < 0)
+                {
+                    break;
+                }
+                var target = Ranker.Pick(cluster, fit, counts, exclude: source);
+                if (target < 0 || counts[source] - counts[target] < options.MinCountDifference)
+                {
+                    break;
+                }
+                var replica = own.First(r => cluster.IndexOf(r.Node) == source && !movedHere.Contains(r.Id));
+                var reason = $"spread: {cluster.Slots[source].Info.Name} has {counts[source].ToString(CultureInfo.InvariantCulture)} of {service.Name}, " +
+                    $"{cluster.Slots[target].Info.Name} has {counts[target].ToString(CultureInfo.InvariantCulture)}";
+                Move(cluster, fit, counts, replica, source, target, reason, moves);
+                movedHere.Add(replica.Id);
+                moved.Add(service.Name);
+                budget--;
             }
-            var target = Ranker.Pick(cluster, fit, counts, exclude: source);
-            if (target < 0 || counts[source] - counts[target] < options.MinCountDifference)
-            {
-                continue;
-            }
-            var replica = own.First(r => cluster.IndexOf(r.Node) == source);
-            var reason = $"spread: {cluster.Slots[source].Info.Name} has {counts[source].ToString(CultureInfo.InvariantCulture)} of {service.Name}, " +
-                $"{cluster.Slots[target].Info.Name} has {counts[target].ToString(CultureInfo.InvariantCulture)}";
-            Move(cluster, fit, counts, replica, source, target, reason, moves);
-            moved.Add(service.Name);
-            budget--;
         }
 
         // Phase 2: even out utilization between the busiest and the idlest ready node.

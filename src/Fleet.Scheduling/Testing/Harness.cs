@@ -36,6 +36,13 @@ public sealed class Harness
     /// <summary>PlacedState is the state a placed replica starts in (Pending: tests then mark it healthy).</summary>
     public ReplicaState PlacedState { get; set; } = ReplicaState.Pending;
 
+    /// <summary>
+    /// MigrationsCompleteAtOnce: true (default) moves a migrated replica at once; false leaves it
+    /// in flight (<see cref="ObservedReplica.MigratingTo"/> set, resources held on both nodes)
+    /// until <see cref="CompleteMigrations"/>.
+    /// </summary>
+    public bool MigrationsCompleteAtOnce { get; set; } = true;
+
     /// <summary>TieBreak is passed to the scheduler; Name makes placements easy to predict in tests.</summary>
     public TieBreak TieBreak { get; set; } = TieBreak.Name;
 
@@ -257,9 +264,20 @@ public sealed class Harness
                     }
                     break;
                 case Migrate move:
-                    _replicas[move.Replica] = _replicas[move.Replica] with { Node = move.To, MigratingTo = null };
+                    _replicas[move.Replica] = MigrationsCompleteAtOnce
+                        ? _replicas[move.Replica] with { Node = move.To, MigratingTo = null }
+                        : _replicas[move.Replica] with { MigratingTo = move.To };
                     break;
             }
+        }
+    }
+
+    /// <summary>CompleteMigrations finishes every migration in flight: each replica now runs on its target.</summary>
+    public void CompleteMigrations()
+    {
+        foreach (var replica in _replicas.Values.Where(r => r.MigratingTo is not null).ToList())
+        {
+            _replicas[replica.Id] = replica with { Node = replica.MigratingTo!.Value, MigratingTo = null };
         }
     }
 

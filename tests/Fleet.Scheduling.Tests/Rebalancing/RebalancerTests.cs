@@ -103,6 +103,25 @@ public sealed class RebalancerTests
         Assert.True(h.Rebalance().IsEmpty);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(5, 2)]
+    public void Moves_per_service_per_plan_follow_max_surge(int maxSurge, int expected)
+    {
+        var h = new Harness();
+        h.AddNode("node1");
+        h.AddNode("node2");
+        h.Deploy(Service("web", replicas: 6, maxSurge: maxSurge));
+        h.Converge();
+        h.AddNode("node3");
+
+        var plan = h.Rebalance(new RebalanceOptions { MaxConcurrent = 8, DryRun = true });
+
+        Assert.Equal(expected, plan.Migrations.Count());
+        Assert.Equal(plan.Migrations.Count(), plan.Migrations.Select(m => m.Replica).Distinct().Count());
+    }
+
     [Fact]
     public void Stateful_replicas_move_only_when_allowed()
     {

@@ -270,6 +270,31 @@ public sealed class ReconcileTests
         Assert.Equal(4, h.ReplicasOf("web").Count);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    public void Drain_waits_for_moves_in_flight_before_starting_the_next(int maxSurge, int perStep)
+    {
+        var h = ThreeNodes();
+        h.MigrationsCompleteAtOnce = false;
+        h.Deploy(Service("web", replicas: 4, maxSurge: maxSurge));
+        foreach (var suffix in new[] { "aaaaa", "bbbbb", "ccccc", "ddddd" })
+        {
+            h.AddReplica(Replica($"web-{suffix}", "node1"));
+        }
+        h.SetNodeStatus("node1", NodeStatus.Draining);
+
+        var first = h.Schedule();
+        var whileInFlight = h.Schedule();
+        h.CompleteMigrations();
+        var next = h.Schedule();
+
+        Assert.Equal(perStep, first.Migrations.Count());
+        Assert.Empty(whileInFlight.Migrations);
+        Assert.Equal(perStep, next.Migrations.Count());
+        Assert.DoesNotContain(next.Migrations, m => first.Migrations.Any(f => f.Replica == m.Replica));
+    }
+
     [Fact]
     public void Drain_with_no_other_feasible_node_is_reported_unschedulable()
     {
