@@ -7,7 +7,7 @@
 # them, with this command, to bench/registry/RESULTS.md.
 #
 #   bench/registry/run.sh            # REPS=7 by default
-#   REPS=11 bench/registry/run.sh
+#   REPS=11 WARMUP=200 bench/registry/run.sh
 #   FLEET_ENV=DOTNET_TieredCompilation=0 bench/registry/run.sh   # extra environment for Fleet's host
 set -euo pipefail
 
@@ -148,12 +148,12 @@ ticks=$(getconf CLK_TCK)
 # cpu_ticks: user + system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# warm_up: 30 uploads of 2 MiB (HEAD, POST, PATCH with chunked transfer encoding, PUT — the
+# warm_up: WARMUP (100) uploads of 2 MiB (HEAD, POST, PATCH with chunked transfer encoding, PUT — the
 # calls skopeo makes per blob), so the timed push meets a registry that has served uploads before, as a long-running
 # one has (for .NET: the upload path is past tiered JIT compilation). Both registries get it.
 warm_up() {
   local base="http://127.0.0.1:$1" blob="$work/warm.bin" digest loc
-  for _ in $(seq 1 30); do
+  for _ in $(seq 1 "${WARMUP:-100}"); do
     head -c 2097152 /dev/urandom >"$blob"
     digest="sha256:$(sha256sum "$blob" | cut -d' ' -f1)"
     curl -fs -o /dev/null -I "$base/v2/warmup/blobs/$digest" || true
@@ -216,5 +216,11 @@ Fleet / docker-registry: push time **$ratio** (target: ≤ 1.0, at least as fast
 **$cpu_ratio**. Wall time is skopeo's whole copy (HEAD, POST, PATCH, PUT per blob, then the
 manifest); server CPU is user + system time of the registry process during the push only
 (/proc/PID/stat), which a busy machine disturbs less. Load average at the end: $load.
+
+Both registries get the same warm-up before each timed push (WARMUP=${WARMUP:-100} chunked 2 MiB
+uploads by curl, then a small busybox image by skopeo), so a long-running registry is measured,
+not a cold one. Differences that remain: Fleet fsyncs every blob before answering the final PUT
+(docker-registry does not), and .NET may still be tiering up hot methods during the first
+timed push (\`FLEET_ENV=DOTNET_TieredCompilation=0 bench/registry/run.sh\` shows how much).
 MD
 echo "wrote $here/RESULTS.md"
