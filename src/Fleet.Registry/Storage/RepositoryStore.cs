@@ -139,7 +139,10 @@ internal sealed class RepositoryStore
                 continue;
             }
             var bytes = AtomicFile.TryRead(path);
-            if (bytes is not null && JsonSerializer.Deserialize<ManifestRecord>(bytes, Json) is { } record)
+            // The referrer entry is written before the revision: after a crash between the two,
+            // the entry names a manifest the repository does not have, and is not listed.
+            if (bytes is not null && JsonSerializer.Deserialize<ManifestRecord>(bytes, Json) is { } record
+                && File.Exists(RevisionPath(name, Digest.Parse(record.Digest))))
             {
                 records.Add(record);
             }
