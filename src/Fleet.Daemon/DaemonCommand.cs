@@ -82,6 +82,10 @@ public static class DaemonCommand
     }
 
     /// <summary>Run parses and runs; SIGTERM handling is left to the host.</summary>
-    public static Task<int> RunAsync(string[] args) =>
-        Create().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parsed = Create().Parse(args);
+        var code = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        return parsed.Errors.Count > 0 ? ExitInvalid : code;
+    }
 }

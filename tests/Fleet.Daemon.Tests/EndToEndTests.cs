@@ -116,6 +116,23 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public void Without_a_container_runtime_replicas_are_failed_with_the_reason_in_describe()
+    {
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"), "--driver", "none");
+        fleetd.WaitReady();
+        Assert.Equal(ExitCodes.Ok, fleetd.Ctl("apply", "-f", dir.File("api.yaml", ApiYaml)).ExitCode);
+
+        Eventually(() => fleetd.Ctl("get", "replicas").Stdout.Contains("failed", StringComparison.Ordinal), "the replica is reported failed");
+        var described = fleetd.Ctl("describe", "service", "api");
+
+        Assert.Contains("no container runtime in this fleetd build", described.Stdout, StringComparison.Ordinal);
+        // A failed replica keeps its slot: no replacement loop.
+        Thread.Sleep(500);
+        Assert.Equal(1, Json(fleetd.Ctl("get", "replicas", "-o", "json")).GetArrayLength());
+    }
+
+    [Fact]
     public void Sigterm_stops_fleetd_cleanly_with_exit_code_0()
     {
         using var dir = new TempDir();

@@ -62,7 +62,8 @@ internal sealed class FleetdProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["--data-dir", dataDir, "--api-port", $"{api}", "--http-port", $"{http}", "--cluster-port", $"{cluster}", "--driver", "memory", "--log-format", "json", .. extra])
+        string[] driver = extra.Contains("--driver") ? [] : ["--driver", "memory"];
+        foreach (var arg in (string[])["--data-dir", dataDir, "--api-port", $"{api}", "--http-port", $"{http}", "--cluster-port", $"{cluster}", .. driver, "--log-format", "json", .. extra])
         {
             info.ArgumentList.Add(arg);
         }

@@ -27,6 +27,8 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<NodeName, IActorRef> _agents = [];
     private readonly Dictionary<ReplicaId, (NodeName Node, DateTimeOffset Deadline)> _pending = [];
+    private readonly HashSet<Address> _awaitingInventory = [];
+    private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
 
@@ -47,6 +49,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Info("controller recovered {0} services at sequence number {1}", _desired.Services.Count, LastSequenceNr);
+            AskAgentsForInventory();
             Timers.StartPeriodicTimer(ReconcileTimer, Reconcile.Instance, _settings.ReconcileInterval);
         });
 
@@ -124,8 +127,36 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         });
     }
 
+    /// <summary>
+    /// After a start or fail-over the controller knows nothing of reality: it asks the agent of
+    /// every worker member for its inventory, and plans nothing until all have answered (or the
+    /// grace time is over) — acting on a partial picture would start replicas twice.
+    /// </summary>
+    private void AskAgentsForInventory()
+    {
+        if (((ExtendedActorSystem)Context.System).Provider is not Akka.Cluster.IClusterActorRefProvider)
+        {
+            return; // a plain ActorSystem (tests): agents introduce themselves
+        }
+        var workers = Akka.Cluster.Cluster.Get(Context.System).State.Members
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Hosting.FleetNodeOptions.WorkerRole))
+            .Select(m => m.Address)
+            .ToList();
+        foreach (var address in workers)
+        {
+            Context.ActorSelection(new RootActorPath(address) / "user" / Agent.NodeAgent.ActorName).Tell(new AgentProtocol.RequestInventory());
+            _awaitingInventory.Add(address);
+        }
+        if (_awaitingInventory.Count > 0)
+        {
+            _planAfter = DateTimeOffset.UtcNow + _settings.InventoryGrace;
+            _log.Info("asked {0} agents for their inventory; planning waits for them (at most {1})", _awaitingInventory.Count, _settings.InventoryGrace);
+        }
+    }
+
     private void HandleInventory(AgentProtocol.NodeInventory inventory)
     {
+        _awaitingInventory.Remove(Sender.Path.Address.HasLocalScope ? ((ExtendedActorSystem)Context.System).Provider.DefaultAddress : Sender.Path.Address);
         var node = inventory.Node.Name;
         if (!_agents.TryGetValue(node, out var known) || !known.Equals(Sender))
         {
@@ -144,6 +175,11 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private void ReconcileNow()
     {
         var now = DateTimeOffset.UtcNow;
+        if (_awaitingInventory.Count > 0 && now < _planAfter)
+        {
+            return;
+        }
+        _awaitingInventory.Clear();
         foreach (var stale in _observed.Nodes.Values.Where(n => now - n.LastSeen > _settings.NodeTimeout).ToList())
         {
             _log.Warning("node {0} has not reported since {1:O}; forgetting it", stale.Name, stale.LastSeen);

@@ -15,6 +15,9 @@ public sealed record ControllerSettings
     /// <summary>NodeTimeout forgets a node whose agent has not reported for that long.</summary>
     public TimeSpan NodeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>InventoryGrace is how long a starting controller waits for every agent's inventory before planning anyway.</summary>
+    public TimeSpan InventoryGrace { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Seed, when set, makes replica ids deterministic (tests).</summary>
     public int? Seed { get; init; }
 }

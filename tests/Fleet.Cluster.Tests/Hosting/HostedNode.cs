@@ -25,16 +25,18 @@ internal sealed class HostedNode : IAsyncDisposable
 
     public IActorRef Controller { get; }
 
-    public static async Task<HostedNode> StartAsync(string dataDir, Func<NodeName, IReplicaDriver>? driver = null, int snapshotEvery = 100)
-    {
-        var options = new FleetNodeOptions
+    public static Task<HostedNode> StartAsync(string dataDir, Func<NodeName, IReplicaDriver>? driver = null, int snapshotEvery = 100) =>
+        StartAsync(new FleetNodeOptions
         {
             Node = NodeName.Parse("node1"),
             ClusterPort = FreePort(),
             DataDir = dataDir,
             Driver = driver ?? (n => new InMemoryReplicaDriver(n)),
             Controller = new ControllerSettings { SnapshotEvery = snapshotEvery },
-        };
+        });
+
+    public static async Task<HostedNode> StartAsync(FleetNodeOptions options)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) => akka.AddFleetNode(options));

@@ -50,6 +50,34 @@ public sealed class SqliteRecoveryTests
     }
 
     [Fact]
+    public async Task Journal_rows_carry_schema_manifests_and_no_clr_type_names()
+    {
+        using var dir = new TempDir();
+        await using (var node = await HostedNode.StartAsync(dir.Path))
+        {
+            await node.AskAsync<CommandResult>(new ServiceCommands.Apply(Specs.Full(), DateTimeOffset.UtcNow));
+            await node.AskAsync<CommandResult>(new ServiceCommands.Scale(Api, 3, DateTimeOffset.UtcNow));
+            await node.AskAsync<CommandResult>(new ServiceCommands.Delete(Api, DateTimeOffset.UtcNow));
+        }
+
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "journal.db")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT persistence_id, manifest, identifier, message FROM journal ORDER BY sequence_number";
+        using var reader = command.ExecuteReader();
+        var rows = new List<(string Id, string Manifest, long Serializer, string Payload)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), System.Text.Encoding.UTF8.GetString((byte[])reader[3])));
+        }
+
+        Assert.Equal(["svc.applied", "svc.scaled", "svc.deleted"], rows.Select(r => r.Manifest));
+        Assert.All(rows, r => Assert.Equal(Fleet.Cluster.Serialization.FleetSerializer.Id, r.Serializer));
+        Assert.All(rows, r => Assert.Equal(Fleet.Cluster.Control.ClusterController.PersistenceIdPrefix, r.Id));
+        Assert.All(rows, r => Assert.DoesNotContain("Fleet.", r.Payload, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_thousand_scale_commands_in_a_row_recover_the_last_one()
     {
         using var dir = new TempDir();
