@@ -71,15 +71,15 @@ public static class DockerDefaults
     ];
 
     /// <summary>
-    /// DeviceRules is the device cgroup: deny everything, then allow the default devices Docker
-    /// allows (null, zero, full, random, urandom, tty, console, ptmx and the pty slaves), and
-    /// mknod of any device (the node is useless without an allow rule), as runc adds for Docker.
+    /// DeviceRules is the device cgroup: deny everything, allow the default devices (null, zero,
+    /// full, random, urandom, tty, console, ptmx and the pty slaves), deny fuse as Docker does,
+    /// then allow mknod of any device (a node is useless without an allow rule), as runc appends
+    /// for Docker. The wildcards come last: cgroup v1 cannot deny a device inside a wildcard
+    /// that is already allowed, and runc refuses such a list.
     /// </summary>
     public static readonly IReadOnlyList<OciDeviceRule> DeviceRules =
     [
         new() { Allow = false, Access = "rwm" },
-        new() { Allow = true, Type = "c", Access = "m" },
-        new() { Allow = true, Type = "b", Access = "m" },
         new() { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" },
         new() { Allow = true, Type = "c", Major = 1, Minor = 5, Access = "rwm" },
         new() { Allow = true, Type = "c", Major = 1, Minor = 7, Access = "rwm" },
@@ -90,6 +90,8 @@ public static class DockerDefaults
         new() { Allow = true, Type = "c", Major = 5, Minor = 2, Access = "rwm" },
         new() { Allow = true, Type = "c", Major = 136, Access = "rwm" },
         new() { Allow = false, Type = "c", Major = 10, Minor = 229, Access = "rwm" },
+        new() { Allow = true, Type = "c", Access = "m" },
+        new() { Allow = true, Type = "b", Access = "m" },
     ];
 
     /// <summary>

@@ -82,7 +82,8 @@ public sealed record OciConfigOptions
 
     /// <summary>
     /// Rlimits are set as given. Docker sets none by default and neither does Fleet: root here
-    /// lacks CAP_SYS_RESOURCE, so a hard limit above the host's own (nofile 20000) would fail.
+    /// lacks CAP_SYS_RESOURCE, so a hard limit above the host's own (nofile 20000) would fail;
+    /// pass requested limits through <see cref="HostRlimits.Clamp"/>.
     /// </summary>
     public IReadOnlyList<OciRlimit> Rlimits { get; init; } = [];
 

@@ -355,6 +355,27 @@ public sealed class NativeContainerRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Rlimits_clamped_to_the_host_apply_inside()
+    {
+        var runtime = _sandbox.Runtime;
+        var rlimits = HostRlimits.Clamp([new OciRlimit("RLIMIT_NOFILE", 1_048_576, 1_048_576), new OciRlimit("RLIMIT_CORE", 0, 0)]);
+        _sandbox.Bundle(
+            "rlimit",
+            Sh("ulimit -Hn > /out/nofile_hard; ulimit -Sn > /out/nofile_soft; ulimit -Hc > /out/core; echo done > /out/done"),
+            options: new OciConfigOptions { Rlimits = rlimits });
+        var id = _sandbox.Id("rlimit");
+        await _sandbox.CreateAsync("rlimit");
+        runtime.Start(id);
+        NativeSandbox.WaitForFile(Path.Combine(_sandbox.Out("rlimit"), "done"));
+
+        string Read(string file) => File.ReadAllText(Path.Combine(_sandbox.Out("rlimit"), file)).Trim();
+        var host = HostRlimits.Hard("RLIMIT_NOFILE").ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(host, Read("nofile_hard"));
+        Assert.Equal(host, Read("nofile_soft"));
+        Assert.Equal("0", Read("core"));
+    }
+
+    [Fact]
     public async Task Delete_without_force_refuses_a_running_container_which_keeps_running()
     {
         var runtime = _sandbox.Runtime;

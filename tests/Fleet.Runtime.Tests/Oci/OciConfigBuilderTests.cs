@@ -82,7 +82,7 @@ public sealed class OciConfigBuilderTests
     }
 
     [Fact]
-    public void Device_cgroup_denies_all_then_allows_only_the_default_devices()
+    public void Device_cgroup_denies_all_then_allows_the_default_devices_with_wildcards_last()
     {
         var linux = Json()["linux"]!;
         Assert.Empty(linux["devices"]!.AsArray());
@@ -91,9 +91,10 @@ public sealed class OciConfigBuilderTests
             .ToArray();
         Assert.Equal(
             [
-                "deny a *:* rwm", "allow c *:* m", "allow b *:* m",
+                "deny a *:* rwm",
                 "allow c 1:3 rwm", "allow c 1:5 rwm", "allow c 1:7 rwm", "allow c 1:8 rwm", "allow c 1:9 rwm",
                 "allow c 5:0 rwm", "allow c 5:1 rwm", "allow c 5:2 rwm", "allow c 136:* rwm", "deny c 10:229 rwm",
+                "allow c *:* m", "allow b *:* m",
             ],
             rules);
     }
