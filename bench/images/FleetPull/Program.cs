@@ -36,7 +36,11 @@ var watch = Stopwatch.StartNew();
 try
 {
     using var client = new RegistryClient();
-    var pulled = await new ImagePuller(new ContentStore(store), client).PullAsync(ImageReference.Parse(reference), new PullOptions { Unpack = unpack });
+    // FLEET_PULL_TRACE=1 prints every phase change with its time, to see where a pull spends it.
+    IProgress<PullProgress>? progress = Environment.GetEnvironmentVariable("FLEET_PULL_TRACE") == "1"
+        ? new TraceProgress(watch)
+        : null;
+    var pulled = await new ImagePuller(new ContentStore(store), client).PullAsync(ImageReference.Parse(reference), new PullOptions { Unpack = unpack }, progress);
     Console.WriteLine($"{pulled.Digest} {pulled.Manifest.Layers.Count} layers {(unpack ? "pulled+unpacked" : "downloaded")} in {watch.Elapsed.TotalSeconds:F3} s");
     return 0;
 }
@@ -44,4 +48,16 @@ catch (Exception e) when (e is RegistryException or ContentStoreException or Fle
 {
     await Console.Error.WriteLineAsync("fleet-pull: " + e.Message);
     return 1;
+}
+
+/// <summary>TraceProgress prints phase changes (not byte counts) with the elapsed time.</summary>
+internal sealed class TraceProgress(Stopwatch watch) : IProgress<PullProgress>
+{
+    public void Report(PullProgress value)
+    {
+        if (value.Phase != PullPhase.Downloading)
+        {
+            Console.Error.WriteLine($"{watch.Elapsed.TotalSeconds,7:F3} {value.Phase,-14} {value.Digest.Hex[..12]} {value.Total}");
+        }
+    }
 }
