@@ -15,8 +15,11 @@ public sealed record UnpackOptions
     /// <summary>PreserveOwners applies tar uid/gid (lchown); needs root.</summary>
     public bool PreserveOwners { get; init; } = true;
 
-    /// <summary>FileWriters is how many threads create a layer's regular files concurrently (file creation, not bandwidth, bounds unpacking).</summary>
-    public int FileWriters { get; init; } = 6;
+    /// <summary>
+    /// FileWriters is how many threads create a layer's regular files concurrently (file creation,
+    /// not bandwidth, bounds unpacking). Several layers unpack at once, and on a busy machine more threads only spin, so it follows the CPU count.
+    /// </summary>
+    public int FileWriters { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 }
 
 /// <summary>
@@ -215,7 +218,9 @@ public static class LayerUnpacker
         }
         foreach (var (key, value) in pax.ExtendedAttributes)
         {
-            if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
+            // System.Formats.Tar decodes PAX values as UTF-8, so a binary value (security.capability)
+            // arrives damaged; writing it would be wrong (or refused by the kernel), so it is skipped.
+            if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal) && !value.Contains('\uFFFD', StringComparison.Ordinal))
             {
                 yield return (key["SCHILY.xattr.".Length..], value);
             }
