@@ -180,6 +180,17 @@ for i in $(seq 1 "$runs"); do
   echo "run $i (wall/cpu s): fleet ${fleet_pull[-1]}/${fleet_pull_cpu[-1]}, ctr ${ctr_pull[-1]}/${ctr_pull_cpu[-1]}, podman ${podman_pull[-1]}/${podman_pull_cpu[-1]} | download: fleet ${fleet_fetch[-1]}/${fleet_fetch_cpu[-1]}, skopeo ${skopeo_fetch[-1]}/${skopeo_fetch_cpu[-1]}"
 done
 
+# The agent's shape: fleetd pulls in a process that is already running (as containerd does for
+# ctr), so the same pulls are also measured in one warm process, each into a new empty store.
+mapfile -t warm_pull < <("$fleet" --store "$work/warm-pull" --warm-runs "$runs" "$ref")
+rm -rf "$work"/warm-pull*
+mapfile -t warm_fetch < <("$fleet" --store "$work/warm-fetch" --download-only --warm-runs "$runs" "$ref")
+rm -rf "$work"/warm-fetch*
+echo "warm fleet pull+unpack (wall cpu): ${warm_pull[*]}"
+echo "warm fleet download (wall cpu): ${warm_fetch[*]}"
+wpw=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f1)); wpc=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f2))
+wfw=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f1)); wfc=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f2))
+
 # Sanity: Fleet's snapshots hold the image (bash is in the base layer, the docs in /usr/share).
 snapshot_count=$(find "$work/fleet/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -l)
 [ "$snapshot_count" -eq "$layers" ] || { echo "error: Fleet made $snapshot_count snapshots for $layers layers" >&2; exit 1; }
@@ -190,10 +201,12 @@ cf=$(median "${fleet_pull_cpu[@]}"); cc=$(median "${ctr_pull_cpu[@]}"); cp=$(med
 cff=$(median "${fleet_fetch_cpu[@]}"); cs=$(median "${skopeo_fetch_cpu[@]}")
 table="| measurement | median wall (s) | Fleet ÷ peer (wall) | median CPU user+sys (s) | Fleet ÷ peer (CPU) |
 |---|---|---|---|---|
-| Fleet pull + unpack | $mf | | $cf | |
+| Fleet pull + unpack, new process per pull | $mf | | $cf | |
 | containerd \`ctr images pull\` (unpacks; CPU incl. the daemon) | $mc | $(ratio "$mf" "$mc") (target ≤ 0.5) | $cc | $(ratio "$cf" "$cc") |
 | \`podman pull\` (unpacks) | $mp | $(ratio "$mf" "$mp") | $cp | $(ratio "$cf" "$cp") |
+| Fleet pull + unpack, warm process (fleetd's shape) | $wpw | vs ctr $(ratio "$wpw" "$mc"), vs podman $(ratio "$wpw" "$mp") | $wpc | vs ctr $(ratio "$wpc" "$cc") |
 | Fleet download only | $mff | | $cff | |
+| Fleet download only, warm process | $wfw | vs skopeo $(ratio "$wfw" "$ms") | $wfc | vs skopeo $(ratio "$wfc" "$cs") |
 | \`skopeo copy\` to an OCI dir | $ms | $(ratio "$mff" "$ms") (target ≤ 1.0) | $cs | $(ratio "$cff" "$cs") |"
 echo
 echo "$table"
@@ -211,8 +224,13 @@ CPU time (user+sys of the tool, plus the containerd daemon for ctr) is reported 
 
 $table
 
+"New process" rows start \`FleetPull\` (ReadyToRun) per pull, like the CLI peers; "warm process"
+rows pull $runs times in one process after a warm-up pull, each into a new empty store — the
+way fleetd's agent pulls, and the way containerd (already running) serves \`ctr pull\`.
+
 Raw runs (s): Fleet $(echo "${fleet_pull[@]}"); ctr $(echo "${ctr_pull[@]}"); podman $(echo "${podman_pull[@]}");
-Fleet download $(echo "${fleet_fetch[@]}"); skopeo $(echo "${skopeo_fetch[@]}").
+Fleet download $(echo "${fleet_fetch[@]}"); skopeo $(echo "${skopeo_fetch[@]}");
+warm Fleet pull (wall/cpu) $(printf '%s ' "${warm_pull[@]/ //}"); warm Fleet download (wall/cpu) $(printf '%s ' "${warm_fetch[@]/ //}").
 MD
 echo
 echo "wrote $here/RESULTS.md"
