@@ -25,6 +25,7 @@ need podman podman
 need debootstrap debootstrap
 need python3 python3
 need curl curl
+need /usr/bin/time time
 need dotnet "the .NET 10 SDK"
 
 work=$(mktemp -d /var/tmp/fleet-bench-run.XXXXXX)
@@ -64,6 +65,15 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# timed CMD…: sets $wall (s) and $cpu (user+sys s of CMD and its children) for one run.
+timed() {
+  local s e
+  s=$(now); /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null; e=$(now)
+  wall=$(elapsed "$s" "$e")
+  cpu=$(python3 -c "u, s = open('$work/cpu').read().split()[-2:]; print(f'{float(u) + float(s):.2f}')")
+}
+# proc_cpu PID: user+sys seconds a running process (the containerd daemon) has used.
+proc_cpu() { python3 -c "import os; f = open('/proc/$1/stat').read().rsplit(')', 1)[1].split(); print((int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK'))"; }
 
 # 1. The image: debootstrap once, then three umoci layers (base system, /usr/share, /var/cache).
 if [ ! -f "$cache/layout/index.json" ]; then
@@ -92,9 +102,9 @@ if [ ! -f "$cache/layout/index.json" ]; then
   mv "$L" "$cache/layout"
 fi
 
-# 2. Fleet's side, built once in Release.
-dotnet build -c Release -v q -nologo "$here/FleetPull/FleetPull.csproj" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-fleet="$here/FleetPull/bin/Release/net10.0/FleetPull"
+# 2. Fleet's side, published in Release, ReadyToRun.
+dotnet publish -c Release -v q -nologo -o "$work/fleet-pull" "$here/FleetPull/FleetPull.csproj" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+fleet="$work/fleet-pull/FleetPull"
 
 # 3. docker-registry on a free loopback port, with its own config (Debian's stock one is broken).
 port=$(free_port)
@@ -116,6 +126,7 @@ echo "image: $ref, $layers layers, $((size / 1000000)) MB compressed; $runs cold
 
 # 4. The runs.
 fleet_pull=(); ctr_pull=(); podman_pull=(); fleet_fetch=(); skopeo_fetch=()
+fleet_pull_cpu=(); ctr_pull_cpu=(); podman_pull_cpu=(); fleet_fetch_cpu=(); skopeo_fetch_cpu=()
 
 podman_cmd=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp"
   --storage-driver overlay --cgroup-manager cgroupfs --events-backend file)
@@ -141,31 +152,44 @@ TOML
 
 for i in $(seq 1 "$runs"); do
   rm -rf "$work/fleet"
-  s=$(now); "$fleet" --store "$work/fleet" "$ref" >/dev/null; e=$(now)
-  fleet_pull+=("$(elapsed "$s" "$e")")
+  timed "$fleet" --store "$work/fleet" "$ref"
+  fleet_pull+=("$wall"); fleet_pull_cpu+=("$cpu")
 
   start_containerd
-  s=$(now); ctr -a "$work/containerd/sock" -n bench images pull --plain-http "$ref" >/dev/null; e=$(now)
-  ctr_pull+=("$(elapsed "$s" "$e")")
+  before=$(proc_cpu "$containerd_pid")
+  timed ctr -a "$work/containerd/sock" -n bench images pull --plain-http "$ref"
+  after=$(proc_cpu "$containerd_pid")
+  ctr_pull+=("$wall"); ctr_pull_cpu+=("$(python3 -c "print(f'{$cpu + $after - $before:.2f}')")")
   stop_pid "$containerd_pid"
   unmount_under "$work/containerd"; rm -rf "$work/containerd"
 
   mkdir -p "$work/podman/tmp"
-  s=$(now); "${podman_cmd[@]}" pull -q --tls-verify=false "$ref" >/dev/null; e=$(now)
-  podman_pull+=("$(elapsed "$s" "$e")")
+  timed "${podman_cmd[@]}" pull -q --tls-verify=false "$ref"
+  podman_pull+=("$wall"); podman_pull_cpu+=("$cpu")
   "${podman_cmd[@]}" system reset -f >/dev/null 2>&1 || true
   unmount_under "$work/podman"; rm -rf "$work/podman"
 
   rm -rf "$work/fleet-fetch"
-  s=$(now); "$fleet" --store "$work/fleet-fetch" --download-only "$ref" >/dev/null; e=$(now)
-  fleet_fetch+=("$(elapsed "$s" "$e")")
+  timed "$fleet" --store "$work/fleet-fetch" --download-only "$ref"
+  fleet_fetch+=("$wall"); fleet_fetch_cpu+=("$cpu")
 
   rm -rf "$work/skopeo"
-  s=$(now); skopeo copy --quiet --src-tls-verify=false "docker://$ref" "oci:$work/skopeo:t"; e=$(now)
-  skopeo_fetch+=("$(elapsed "$s" "$e")")
+  timed skopeo copy --quiet --src-tls-verify=false "docker://$ref" "oci:$work/skopeo:t"
+  skopeo_fetch+=("$wall"); skopeo_fetch_cpu+=("$cpu")
 
-  echo "run $i: fleet ${fleet_pull[-1]} s, ctr ${ctr_pull[-1]} s, podman ${podman_pull[-1]} s | download: fleet ${fleet_fetch[-1]} s, skopeo ${skopeo_fetch[-1]} s"
+  echo "run $i (wall/cpu s): fleet ${fleet_pull[-1]}/${fleet_pull_cpu[-1]}, ctr ${ctr_pull[-1]}/${ctr_pull_cpu[-1]}, podman ${podman_pull[-1]}/${podman_pull_cpu[-1]} | download: fleet ${fleet_fetch[-1]}/${fleet_fetch_cpu[-1]}, skopeo ${skopeo_fetch[-1]}/${skopeo_fetch_cpu[-1]}"
 done
+
+# The agent's shape: fleetd pulls in a process that is already running (as containerd does for
+# ctr), so the same pulls are also measured in one warm process, each into a new empty store.
+mapfile -t warm_pull < <("$fleet" --store "$work/warm-pull" --warm-runs "$runs" "$ref")
+rm -rf "$work"/warm-pull*
+mapfile -t warm_fetch < <("$fleet" --store "$work/warm-fetch" --download-only --warm-runs "$runs" "$ref")
+rm -rf "$work"/warm-fetch*
+echo "warm fleet pull+unpack (wall cpu): ${warm_pull[*]}"
+echo "warm fleet download (wall cpu): ${warm_fetch[*]}"
+wpw=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f1)); wpc=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f2))
+wfw=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f1)); wfc=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f2))
 
 # Sanity: Fleet's snapshots hold the image (bash is in the base layer, the docs in /usr/share).
 snapshot_count=$(find "$work/fleet/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -l)
@@ -173,13 +197,17 @@ snapshot_count=$(find "$work/fleet/snapshots" -mindepth 1 -maxdepth 1 -type d | 
 
 mf=$(median "${fleet_pull[@]}"); mc=$(median "${ctr_pull[@]}"); mp=$(median "${podman_pull[@]}")
 mff=$(median "${fleet_fetch[@]}"); ms=$(median "${skopeo_fetch[@]}")
-table="| measurement | median (s) | Fleet ÷ peer |
-|---|---|---|
-| Fleet pull + unpack | $mf | |
-| containerd \`ctr images pull\` (unpacks) | $mc | $(ratio "$mf" "$mc") (target ≤ 0.5) |
-| \`podman pull\` (unpacks) | $mp | $(ratio "$mf" "$mp") |
-| Fleet download only | $mff | |
-| \`skopeo copy\` to an OCI dir | $ms | $(ratio "$mff" "$ms") (target ≤ 1.0) |"
+cf=$(median "${fleet_pull_cpu[@]}"); cc=$(median "${ctr_pull_cpu[@]}"); cp=$(median "${podman_pull_cpu[@]}")
+cff=$(median "${fleet_fetch_cpu[@]}"); cs=$(median "${skopeo_fetch_cpu[@]}")
+table="| measurement | median wall (s) | Fleet ÷ peer (wall) | median CPU user+sys (s) | Fleet ÷ peer (CPU) |
+|---|---|---|---|---|
+| Fleet pull + unpack, new process per pull | $mf | | $cf | |
+| containerd \`ctr images pull\` (unpacks; CPU incl. the daemon) | $mc | $(ratio "$mf" "$mc") (target ≤ 0.5) | $cc | $(ratio "$cf" "$cc") |
+| \`podman pull\` (unpacks) | $mp | $(ratio "$mf" "$mp") | $cp | $(ratio "$cf" "$cp") |
+| Fleet pull + unpack, warm process (fleetd's shape) | $wpw | vs ctr $(ratio "$wpw" "$mc"), vs podman $(ratio "$wpw" "$mp") | $wpc | vs ctr $(ratio "$wpc" "$cc") |
+| Fleet download only | $mff | | $cff | |
+| Fleet download only, warm process | $wfw | vs skopeo $(ratio "$wfw" "$ms") | $wfc | vs skopeo $(ratio "$wfc" "$cs") |
+| \`skopeo copy\` to an OCI dir | $ms | $(ratio "$mff" "$ms") (target ≤ 1.0) | $cs | $(ratio "$cff" "$cs") |"
 echo
 echo "$table"
 
@@ -190,12 +218,19 @@ Command: \`bench/images/run.sh\` (RUNS=$runs), $(date -u +%Y-%m-%dT%H:%MZ), $(np
 
 Image: Debian bookworm minbase (debootstrap) in $layers umoci layers (base system, /usr/share,
 /var/cache), $((size / 1000000)) MB compressed, served by docker-registry $(docker-registry --version | awk '{print $3}') on loopback.
-Every run starts from an empty store. Peers: containerd $(containerd --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}').
+Every run starts from an empty store. Load while measured (1/5/15-min load average over
+$(nproc) CPUs): $(cut -d' ' -f1-3 /proc/loadavg) — wall times on a shared, loaded machine are noisy, which is why
+CPU time (user+sys of the tool, plus the containerd daemon for ctr) is reported beside them. Peers: containerd $(containerd --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}').
 
 $table
 
+"New process" rows start \`FleetPull\` (ReadyToRun) per pull, like the CLI peers; "warm process"
+rows pull $runs times in one process after a warm-up pull, each into a new empty store — the
+way fleetd's agent pulls, and the way containerd (already running) serves \`ctr pull\`.
+
 Raw runs (s): Fleet $(echo "${fleet_pull[@]}"); ctr $(echo "${ctr_pull[@]}"); podman $(echo "${podman_pull[@]}");
-Fleet download $(echo "${fleet_fetch[@]}"); skopeo $(echo "${skopeo_fetch[@]}").
+Fleet download $(echo "${fleet_fetch[@]}"); skopeo $(echo "${skopeo_fetch[@]}");
+warm Fleet pull (wall/cpu) $(printf '%s ' "${warm_pull[@]/ //}"); warm Fleet download (wall/cpu) $(printf '%s ' "${warm_fetch[@]/ //}").
 MD
 echo
 echo "wrote $here/RESULTS.md"

@@ -114,6 +114,18 @@ public sealed class RegistryClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Redirect_to_plain_http_on_a_remote_host_is_refused()
+    {
+        var fake = new FakeRegistry((_, _) => new HttpResponseMessage(HttpStatusCode.Found) { Headers = { Location = new Uri("http://blobs.example.com/data") } });
+        using var client = Client(fake);
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() => client.SendAsync("127.0.0.1:5000", [], new RegistryRequest(HttpMethod.Get, "/v2/a/blobs/sha256:00")));
+
+        Assert.Contains("refusing plain-HTTP URL http://blobs.example.com/data", e.Message, StringComparison.Ordinal);
+        Assert.Single(fake.Requests);
+    }
+
+    [Fact]
     public async Task Manifest_requests_always_send_the_accept_list()
     {
         var manifest = OciJson.Write(new ImageManifest { MediaType = MediaTypes.OciManifest, Config = Descriptor.Of(MediaTypes.OciConfig, Digest.Of("c"u8), 1) });

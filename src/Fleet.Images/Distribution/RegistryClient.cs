@@ -120,10 +120,7 @@ public sealed class RegistryClient : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         var baseUri = BaseUri(registry);
         var target = new Uri(baseUri, request.PathOrUrl);
-        if (!string.Equals(target.Authority, baseUri.Authority, StringComparison.OrdinalIgnoreCase) && target.Scheme == Uri.UriSchemeHttp && !RegistryHosts.AllowsPlainHttp(target.Authority, _options.Settings) && !string.Equals(target.Host, baseUri.Host, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new RegistryException($"{registry}: refusing plain-HTTP URL {target} (not loopback and not configured insecure)");
-        }
+        CheckPlainHttp(registry, target);
         var response = await _retry.ExecuteAsync(
             async ct =>
             {
@@ -186,7 +183,21 @@ public sealed class RegistryClient : IDisposable
             {
                 throw new RegistryException($"{registry}: refusing redirect from https to {next.Scheme}: {next}");
             }
+            CheckPlainHttp(registry, next);
             target = next;
+        }
+    }
+
+    /// <summary>CheckPlainHttp refuses an http URL (an upload Location, a redirect) on a host not allowed plain HTTP.</summary>
+    private void CheckPlainHttp(string registry, Uri target)
+    {
+        if (target.Scheme == Uri.UriSchemeHttp && !RegistryHosts.AllowsPlainHttp(target.Authority, _options.Settings) && !RegistryHosts.AllowsPlainHttp(target.Host, _options.Settings))
+        {
+            throw new RegistryException($"{registry}: refusing plain-HTTP URL {target.GetLeftPart(UriPartial.Path)} (not loopback and not configured insecure)");
+        }
+        if (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new RegistryException($"{registry}: refusing URL scheme {target.Scheme}");
         }
     }
 

@@ -155,6 +155,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint Lgetxattr(string path, string name, byte* value, nuint size);
 
+    [LibraryImport(Lib, EntryPoint = "geteuid")]
+    public static partial uint Geteuid();
+
     [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 

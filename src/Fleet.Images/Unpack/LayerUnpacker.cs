@@ -14,6 +14,12 @@ public sealed record UnpackOptions
 
     /// <summary>PreserveOwners applies tar uid/gid (lchown); needs root.</summary>
     public bool PreserveOwners { get; init; } = true;
+
+    /// <summary>
+    /// FileWriters is how many threads create a layer's regular files concurrently (file creation,
+    /// not bandwidth, bounds unpacking). Several layers unpack at once, and on a busy machine more threads only spin, so it follows the CPU count.
+    /// </summary>
+    public int FileWriters { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 }
 
 /// <summary>
@@ -52,11 +58,14 @@ public static class LayerUnpacker
         var directories = new List<(string Path, TarEntry Entry)>();
         try
         {
+            using var files = new ParallelFileWriter(root.RootFd, options.FileWriters);
+            var context = new Context(root, options, directories, files);
             using var reader = new TarReader(diff, leaveOpen: true);
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
-                Apply(root, entry, options, directories);
+                Apply(context, entry);
             }
+            files.Drain();
             diff.Drain();
         }
         catch (LayerUnpackException e)
@@ -100,8 +109,16 @@ public static class LayerUnpacker
         return parts;
     }
 
-    private static void Apply(SafeRoot root, TarEntry entry, UnpackOptions options, List<(string, TarEntry)> directories)
+    /// <summary>Context is one unpack's state: the root, the deferred directories, the file writers and what was written.</summary>
+    private sealed record Context(SafeRoot Root, UnpackOptions Options, List<(string Path, TarEntry Entry)> Directories, ParallelFileWriter Files)
     {
+        /// <summary>Written holds every path an entry of this layer made; an entry naming one again waits for the writers.</summary>
+        public HashSet<string> Written { get; } = new(StringComparer.Ordinal);
+    }
+
+    private static void Apply(Context context, TarEntry entry)
+    {
+        var (root, options, directories) = (context.Root, context.Options, context.Directories);
         var name = entry.Name;
         if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
         {
@@ -119,12 +136,27 @@ public static class LayerUnpacker
             return;
         }
         var leaf = parts[^1];
+        var path = string.Join('/', parts);
+        var isFile = entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile;
+        // Entries run in order except regular files, which the writers create concurrently: anything
+        // that could touch a file still being written (same path, a hard link, a whiteout) waits first.
+        if (!context.Written.Add(path) || entry.EntryType == TarEntryType.HardLink || leaf.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+        {
+            context.Files.Drain();
+        }
         if (leaf.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
             ApplyWhiteout(root, parts, name);
             return;
         }
         var parent = root.Parent(parts, create: true, name);
+        if (isFile && entry.Length <= ParallelFileWriter.MaxBufferedFile)
+        {
+            var data = new byte[entry.Length];
+            entry.DataStream?.ReadExactly(data);
+            context.Files.Enqueue(new FileJob(name, parts.Length == 1 ? "." : string.Join('/', parts.Take(parts.Length - 1)), leaf, entry, data, options));
+            return;
+        }
         switch (entry.EntryType)
         {
             case TarEntryType.Directory:
@@ -145,7 +177,7 @@ public static class LayerUnpacker
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                 RemoveExisting(root, parent, leaf, name);
-                WriteFile(parent, leaf, entry, options, name);
+                WriteFile(parent, new FileJob(name, "", leaf, entry, null, options));
                 break;
             case TarEntryType.SymbolicLink:
                 RemoveExisting(root, parent, leaf, name);
@@ -186,7 +218,9 @@ public static class LayerUnpacker
         }
         foreach (var (key, value) in pax.ExtendedAttributes)
         {
-            if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
+            // System.Formats.Tar decodes PAX values as UTF-8, so a binary value (security.capability)
+            // arrives damaged; writing it would be wrong (or refused by the kernel), so it is skipped.
+            if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal) && !value.Contains('\uFFFD', StringComparison.Ordinal))
             {
                 yield return (key["SCHILY.xattr.".Length..], value);
             }
@@ -230,22 +264,39 @@ public static class LayerUnpacker
         Check(Libc.Mknodat(parent, hidden, Libc.SIfChr, 0), name, "whiteout device");
     }
 
-    private static void WriteFile(int parent, string leaf, TarEntry entry, UnpackOptions options, string name)
+    /// <summary>FileJob is one regular file to create: where, its metadata, and its bytes (or the entry's stream when written in order).</summary>
+    internal sealed record FileJob(string Name, string ParentPath, string Leaf, TarEntry Entry, byte[]? Data, UnpackOptions Options);
+
+    /// <summary>WriteFile creates a regular file (O_EXCL, never following a symlink) and sets owner, xattrs, mode and times through its fd.</summary>
+    internal static void WriteFile(int parent, FileJob job)
     {
+        var (name, leaf, entry, options) = (job.Name, job.Leaf, job.Entry, job.Options);
         var fd = SafeRoot.OpenAt(parent, leaf, Libc.OWronly | Libc.OCreat | Libc.OExcl, 0x180);
+        if (fd < 0 && Libc.Errno == Libc.EEXIST && job.Data is not null)
+        {
+            // An implicit parent directory of an earlier entry has this name: replace it if empty.
+            var existing = Libc.StatMode(parent, leaf, out _, out _);
+            Check(Libc.Unlinkat(parent, leaf, existing >= 0 && (existing & Libc.SIfMt) == Libc.SIfDir ? Libc.AtRemoveDir : 0), name, "replace");
+            fd = SafeRoot.OpenAt(parent, leaf, Libc.OWronly | Libc.OCreat | Libc.OExcl, 0x180);
+        }
         if (fd < 0)
         {
             throw SafeRoot.Refuse(name, "file", Libc.Errno);
         }
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (entry.DataStream is { } data)
+        if (job.Data is { Length: > 0 } bytes)
+        {
+            RandomAccess.Write(handle, bytes, 0);
+        }
+        else if (job.Data is null && entry.DataStream is { } data)
         {
             // Not disposed: disposing the FileStream would close the fd the metadata calls below need.
             var file = new FileStream(handle, FileAccess.Write, 0);
             data.CopyTo(file, 1 << 20);
             file.Flush();
         }
-        if (options.PreserveOwners)
+        // A file this process creates is already root:root, so lchown is needed only for other owners.
+        if (options.PreserveOwners && (entry.Uid != 0 || entry.Gid != 0 || !IsRoot))
         {
             Check(Libc.Fchown(fd, entry.Uid, entry.Gid), name, "chown");
         }
@@ -257,6 +308,8 @@ public static class LayerUnpacker
         Check(Libc.Fchmod(fd, (uint)entry.Mode & 0xFFF), name, "chmod");
         SetTimes(parent, leaf, entry, name);
     }
+
+    private static readonly bool IsRoot = Libc.Geteuid() == 0;
 
     private static void Link(SafeRoot root, string[] parts, int parent, string leaf, TarEntry entry, string name)
     {

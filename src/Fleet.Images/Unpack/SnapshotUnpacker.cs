@@ -19,7 +19,9 @@ public static class SnapshotUnpacker
         {
             return Task.FromResult(false);
         }
-        return Task.Run(
+        // A dedicated thread: an unpack blocks for seconds, and on the thread pool it would starve
+        // the downloads' continuations until the pool grows (in a fresh process, a second or more).
+        return Task.Factory.StartNew(
             () =>
             {
                 var temporary = store.Snapshots.CreateTemporary();
@@ -38,7 +40,9 @@ public static class SnapshotUnpacker
                     throw;
                 }
             },
-            cancellationToken);
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
     }
 }
 
