@@ -1,3 +1,4 @@
+using Fleet.Images.Oci;
 using Fleet.Images.Store;
 using Fleet.Registry.Storage;
 using Fleet.Registry.Uploads;
@@ -12,7 +13,7 @@ namespace Fleet.Registry;
 /// repository, the tags and the upload sessions live under ROOT/registry. Serve it over HTTP with
 /// <see cref="RegistryEndpoints.MapFleetRegistry(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder, OciRegistry)"/>.
 /// </summary>
-public sealed class OciRegistry : IDisposable
+public sealed class OciRegistry : IDisposable, IGcRoots
 {
     public OciRegistry(ContentStore store, RegistryOptions? options = null, TimeProvider? time = null, ILogger<OciRegistry>? logger = null)
     {
@@ -41,6 +42,14 @@ public sealed class OciRegistry : IDisposable
     /// manifests), without duplicates. Whoever garbage-collects the shared store must keep these.
     /// </summary>
     public IReadOnlySet<Digest> ReferencedBlobs() => Repositories.ReferencedDigests().ToHashSet();
+
+    /// <summary>
+    /// Roots hands the store's garbage collector everything a repository links to, so the GC
+    /// never deletes what the registry serves. The media type is left empty: the collector sniffs
+    /// each blob, and the registry already lists every child explicitly.
+    /// </summary>
+    public IEnumerable<Descriptor> Roots() =>
+        ReferencedBlobs().Select(digest => new Descriptor { Digest = digest.ToString(), Size = Store.SizeOf(digest) ?? 0 });
 
     /// <summary>ManifestLock serialises manifest and tag changes, so a delete never races a push of the same digest.</summary>
     internal SemaphoreSlim ManifestLock { get; } = new(1, 1);

@@ -64,7 +64,8 @@ public static class GarbageCollector
         {
             foreach (var descriptor in source.Roots())
             {
-                Root(descriptor.ParsedDigest, descriptor.MediaType);
+                // An empty media type means "unknown": sniff the blob like a leased one.
+                Root(descriptor.ParsedDigest, string.IsNullOrEmpty(descriptor.MediaType) ? null : descriptor.MediaType);
             }
         }
         foreach (var lease in Lease.ReadLive(store))
