@@ -15,6 +15,8 @@ repo=$(cd "$here/../.." && pwd)
 runs=${RUNS:-5}
 cache=${FLEET_BENCH_CACHE:-/var/tmp/fleet-bench}
 
+"$repo/scripts/deps" docker-registry skopeo umoci docker.io podman debootstrap python3 curl time
+
 need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing: apt-get install -y $2" >&2; exit 1; }; }
 need docker-registry docker-registry
 need skopeo skopeo

@@ -14,8 +14,7 @@ PARALLEL=${PARALLEL:-8}
 build=${FLEETRT_BUILD:-/tmp/fleetrt-bench-build}
 
 if [ "${FLEETRT_BENCH_REAPED:-}" != 1 ]; then
-  command -v hyperfine >/dev/null && command -v runc >/dev/null \
-    || { echo "needs hyperfine and runc (apt-get install -y hyperfine runc)" >&2; exit 1; }
+  "$repo/scripts/deps" hyperfine runc
   cmake -S "$repo/src/native" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" --parallel >/dev/null
   # The reaper is the subreaper of everything started here (PID 1 on these machines does not
