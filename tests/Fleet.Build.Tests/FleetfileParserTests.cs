@@ -46,7 +46,7 @@ public sealed class FleetfileParserTests : IDisposable
         Assert.False(copy.IsAdd);
         Assert.True(i.OfType<CopyInstruction>().Last().IsAdd);
         var runs = i.OfType<RunInstruction>().ToList();
-        Assert.Equal(["/bin/sh", "-c", "echo $VERSION                 && true"], runs[0].Command);
+        Assert.Equal(["/bin/sh", "-c", "echo $VERSION     && true"], runs[0].Command);
         Assert.Equal(13, runs[0].Line);
         Assert.Equal(["/bin/echo", "exec form"], runs[1].Command);
         Assert.Equal("1000:1000", i.OfType<UserInstruction>().Single().User);
