@@ -53,6 +53,11 @@ public sealed class RunStep(RunStepOptions options)
         Directory.CreateDirectory(upper);
         Directory.CreateDirectory(work);
         Directory.CreateDirectory(empty);
+        if (image.WorkingDir.Length > 1 && !lowerDirs.Any(l => Directory.Exists(Path.Combine(l, image.WorkingDir.TrimStart('/')))))
+        {
+            // As Docker: WORKDIR makes its directory when the image lacks it.
+            Directory.CreateDirectory(Path.Combine(upper, image.WorkingDir.TrimStart('/')));
+        }
         IReadOnlyList<string> layers = lowerDirs.Count > 0 ? lowerDirs : [empty];
         var spec = new ServiceSpec
         {
@@ -86,6 +91,12 @@ public sealed class RunStep(RunStepOptions options)
                     throw new BuildException($"RUN {string.Join(' ', command)} did not finish within {options.Timeout}");
                 }
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            }
+            // The shim records the exit status just after the state turns stopped.
+            while (state.ExitCode is null && clock.Elapsed < options.Timeout)
+            {
+                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                state = Runtime.State(id);
             }
             Runtime.Delete(id);
             created = false;
