@@ -15,7 +15,7 @@ internal sealed class BuildState
 
     public BuildState(JsonObject? baseConfig, string key)
     {
-        _root = baseConfig ?? new JsonObject { ["architecture"] = "amd64", ["os"] = "linux" };
+        _root = baseConfig ?? new JsonObject { ["architecture"] = HostArchitecture(), ["os"] = "linux" };
         _root["created"] = EpochText;
         Key = key;
         if (_root["config"] is not JsonObject)
@@ -125,6 +125,14 @@ internal sealed class BuildState
         };
         return JsonSerializer.SerializeToUtf8Bytes(_root);
     }
+
+    // OCI (Go) architecture names of the host, the platform a scratch image's RUN steps run on.
+    private static string HostArchitecture() => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+    {
+        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+        System.Runtime.InteropServices.Architecture.Arm => "arm",
+        _ => "amd64",
+    };
 
     private void History(string createdBy, bool emptyLayer)
     {

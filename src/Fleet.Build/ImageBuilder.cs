@@ -114,6 +114,10 @@ public sealed class ImageBuilder(ContentStore store, RunStepOptions runOptions)
         var manifestDigest = await store.PutBytesAsync(manifestBytes, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (request.Tag is { } tag)
         {
+            if (Fleet.Core.Ids.ImageReference.TryParse(tag, out var normalized, out _))
+            {
+                tag = normalized!.ToString();
+            }
             store.Images.Set(new ImageRecord
             {
                 Name = tag,
