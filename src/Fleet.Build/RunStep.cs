@@ -104,6 +104,12 @@ public sealed class RunStep(RunStepOptions options)
             var exit = state.ExitCode ?? -1;
             return new RunResult(exit, output, exit == 0 ? UpperDirCapture.Entries(upper) : [], step);
         }
+        catch
+        {
+            DeleteStep(step, created ? id : null);
+            created = false;
+            throw;
+        }
         finally
         {
             if (created)
@@ -117,6 +123,25 @@ public sealed class RunStep(RunStepOptions options)
                     // The step already failed; its error is the one worth reporting.
                 }
             }
+        }
+    }
+
+    private void DeleteStep(string step, string? id)
+    {
+        if (id is not null)
+        {
+            try
+            {
+                Runtime.Delete(id, force: true);
+            }
+            catch (ContainerRuntimeException)
+            {
+                // The step already failed; its error is the one worth reporting.
+            }
+        }
+        if (Directory.Exists(step))
+        {
+            Directory.Delete(step, recursive: true);
         }
     }
 
