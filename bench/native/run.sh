@@ -32,6 +32,9 @@ cleanup() {
   for d in "$work"/state/*/; do [ -d "$d" ] && "$fleetrt" --root "$work/state" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   for d in "$work"/runc/*/; do [ -d "$d" ] && runc --root "$work/runc" delete -f "$(basename "$d")" >/dev/null 2>&1; done
   rm -rf "$work"
+  # fleetrt's default cgroup parent: removed once empty (rmdir refuses while anything uses it).
+  rmdir /sys/fs/cgroup/*/fleetrt /sys/fs/cgroup/fleetrt 2>/dev/null
+  true
 }
 trap cleanup EXIT
 

@@ -58,6 +58,9 @@ cleanup() {
     status=1
     rmdir "$d" 2>/dev/null
   done
+  # The default parent (/fleetrt) is shared by every container made without a cgroupsPath;
+  # remove it once it is empty so a test run leaves no cgroup behind (rmdir refuses if in use).
+  rmdir /sys/fs/cgroup/*/fleetrt /sys/fs/cgroup/fleetrt 2>/dev/null
   if grep -q "$WORK" /proc/self/mountinfo; then
     echo "LEAK: mounts under $WORK" >&2
     status=1
