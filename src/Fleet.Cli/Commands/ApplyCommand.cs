@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Fleet.Api.V1;
-using Fleet.Core.Specs;
 
 namespace Fleet.Cli.Commands;
 
@@ -12,13 +11,8 @@ namespace Fleet.Cli.Commands;
 public static class ApplyCommand
 {
     /// <summary>Files are the YAML files to apply; `-` reads standard input.</summary>
-    public static readonly Option<string[]> Files = new("--file", "-f")
-    {
-        Description = "A service YAML file to apply (repeat, or list several; '-' reads standard input).",
-        Required = true,
-        AllowMultipleArgumentsPerToken = true,
-        Arity = ArgumentArity.OneOrMore,
-    };
+    public static readonly Option<string[]> Files =
+        SpecFiles.Option("A service YAML file to apply (repeat, or list several; '-' reads standard input).");
 
     public static readonly Option<string?> Server = ServerConnection.ServerOption();
 
@@ -33,29 +27,12 @@ public static class ApplyCommand
 
     public static async Task<int> Execute(IReadOnlyList<string> files, string server, TextWriter stdout, TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        var sources = new List<SpecSource>();
-        foreach (var file in files)
+        if (await SpecFiles.ReadAndCheckAsync(files, stderr) is not { } read)
         {
-            try
-            {
-                var text = file == "-" ? await Console.In.ReadToEndAsync() : await File.ReadAllTextAsync(file);
-                sources.Add(new SpecSource(file == "-" ? "<stdin>" : file, text));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                await stderr.WriteLineAsync($"{file}: error: cannot read: {e.Message}");
-                return ExitCodes.Failure;
-            }
+            return ExitCodes.Failure;
         }
-
-        var set = SpecLoader.Load(sources);
-        foreach (var diagnostic in set.Diagnostics)
-        {
-            await stderr.WriteLineAsync(diagnostic.ToString());
-        }
+        var (sources, set) = read;
         if (!set.IsValid)
         {
             var count = set.Errors.Count();

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Fleet.Core.Specs;
 
 namespace Fleet.Cli.Commands;
 
@@ -12,66 +11,43 @@ namespace Fleet.Cli.Commands;
 public static class ValidateCommand
 {
     /// <summary>Files are the YAML files to check; `-` reads standard input.</summary>
-    public static readonly Option<string[]> Files = new("--file", "-f")
-    {
-        Description = "A YAML file to check (repeat, or list several; '-' reads standard input).",
-        Required = true,
-        AllowMultipleArgumentsPerToken = true,
-        Arity = ArgumentArity.OneOrMore,
-    };
+    public static readonly Option<string[]> Files =
+        SpecFiles.Option("A YAML file to check (repeat, or list several; '-' reads standard input).");
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("validate", "Check service and cluster YAML files without contacting a cluster.");
         command.Options.Add(Files);
-        command.SetAction(parsed => Execute(parsed.GetValue(Files) ?? [], stdout, stderr));
+        command.SetAction((parsed, _) => ExecuteAsync(parsed.GetValue(Files) ?? [], stdout, stderr));
         return command;
     }
 
-    /// <summary>Execute reads the files, validates them as one set and prints the result.</summary>
-    public static int Execute(IReadOnlyList<string> files, TextWriter stdout, TextWriter stderr)
+    /// <summary>ExecuteAsync reads the files, validates them as one set and prints the result.</summary>
+    public static async Task<int> ExecuteAsync(IReadOnlyList<string> files, TextWriter stdout, TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        var sources = new List<SpecSource>();
-        foreach (var file in files)
+        if (await SpecFiles.ReadAndCheckAsync(files, stderr) is not { } read)
         {
-            try
-            {
-                var text = file == "-" ? Console.In.ReadToEnd() : File.ReadAllText(file);
-                sources.Add(new SpecSource(file == "-" ? "<stdin>" : file, text));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                stderr.WriteLine($"{file}: error: cannot read: {e.Message}");
-                return ExitCodes.Failure;
-            }
+            return ExitCodes.Failure;
         }
-
-        var set = SpecLoader.Load(sources);
-        foreach (var diagnostic in set.Diagnostics)
-        {
-            stderr.WriteLine(diagnostic.ToString());
-        }
+        var (sources, set) = read;
         if (!set.IsValid)
         {
             var count = set.Errors.Count();
-            stderr.WriteLine($"{count} error{(count == 1 ? "" : "s")} in {Plural(sources.Count, "file")}");
+            await stderr.WriteLineAsync($"{count} error{(count == 1 ? "" : "s")} in {SpecFiles.Plural(sources.Count, "file")}");
             return ExitCodes.Invalid;
         }
         var what = new List<string>();
         if (set.Services.Count > 0)
         {
-            what.Add($"{Plural(set.Services.Count, "service")} ({string.Join(", ", set.Services.Select(s => s.Name))})");
+            what.Add($"{SpecFiles.Plural(set.Services.Count, "service")} ({string.Join(", ", set.Services.Select(s => s.Name))})");
         }
         if (set.Clusters.Count > 0)
         {
-            what.Add($"cluster `{set.Clusters[0].Name}` with {Plural(set.Clusters[0].Nodes.Count, "node")}");
+            what.Add($"cluster `{set.Clusters[0].Name}` with {SpecFiles.Plural(set.Clusters[0].Nodes.Count, "node")}");
         }
-        stdout.WriteLine($"valid: {(what.Count == 0 ? "no documents" : string.Join("; ", what))}");
+        await stdout.WriteLineAsync($"valid: {(what.Count == 0 ? "no documents" : string.Join("; ", what))}");
         return ExitCodes.Ok;
     }
 
-    private static string Plural(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 }
