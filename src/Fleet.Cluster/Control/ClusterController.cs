@@ -251,13 +251,14 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     /// ReportUnschedulable records, per service, the replicas no node could take and why, as an
     /// event visible in describe and events — only when the text changes, since the same plan
     /// repeats every reconcile tick. A service that places again is forgotten, so a later
-    /// shortage is reported anew.
+    /// shortage is reported anew. With no worker at all (before any agent has reported) there
+    /// is no node to give a reason for: that is only logged, once.
     /// </summary>
     private void ReportUnschedulable(ReplicaPlan plan, DateTimeOffset now)
     {
         var events = new List<IServiceEvent>();
         var seen = new HashSet<ServiceName>();
-        foreach (var item in plan.Unschedulable.Where(u => u.Replica is null))
+        foreach (var item in plan.Unschedulable.Where(u => u.Replica is null && u.Reasons.Count > 0))
         {
             if (_desired.Find(item.Service) is not { } entry || !seen.Add(item.Service))
             {
@@ -283,10 +284,12 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>LogDeferred logs work the planner leaves for later, once per reason rather than every tick.</summary>
+    /// <summary>LogDeferred logs work the planner leaves for later (or cannot place for want of any worker), once per reason rather than every tick.</summary>
     private void LogDeferred(ReplicaPlan plan)
     {
-        var now = plan.Deferred.Select(d => d.ToString()).ToHashSet(StringComparer.Ordinal);
+        var now = plan.Deferred.Select(d => d.ToString())
+            .Concat(plan.Unschedulable.Where(u => u.Reasons.Count == 0).Select(u => $"{u.Service}: no worker node has reported yet"))
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var text in now.Where(t => !_deferred.Contains(t)))
         {
             _log.Info("deferred {0}", text);

@@ -20,7 +20,7 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private IActorRef Controller() => Sys.ActorOf(ClusterController.Props(Settings, new SpreadPlanner()));
+    private IActorRef Controller() => Sys.ActorOf(ClusterController.Props(Settings));
 
     private static NodeStatus Node(NodeName name) => new(
         name, "127.0.0.1", new HashSet<NodeRole> { NodeRole.Worker }, new Dictionary<string, string>(), "0.1.0", DateTimeOffset.UtcNow);
@@ -75,7 +75,7 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
 
         Ask<CommandResult>(controller, new ServiceCommands.Scale(Web, 1, DateTimeOffset.UtcNow));
         var stops = new[] { agent.ExpectMsg<AgentProtocol.StopReplica>(), agent.ExpectMsg<AgentProtocol.StopReplica>() };
-        Assert.All(stops, s => Assert.Contains("scaled to 1", s.Reason, StringComparison.Ordinal));
+        Assert.All(stops, s => Assert.Contains("surplus: 1 wanted", s.Reason, StringComparison.Ordinal));
 
         var replicas = Ask<ControllerProtocol.ReplicasResponse>(controller, new ControllerProtocol.GetReplicas(Web));
         Assert.Equal(2, replicas.Replicas.Count(r => r.Phase == ReplicaPhase.Stopping));
