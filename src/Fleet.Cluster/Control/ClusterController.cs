@@ -78,7 +78,15 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Command<AgentProtocol.ReplicaStatusChanged>(m =>
         {
             _pending.Remove(m.Status.Id);
+            var before = _observed.Replicas.GetValueOrDefault(m.Status.Id.ToString());
             _observed = _observed.WithReplica(m.Status);
+            // A replica that became available (or gave up) is what a rolling update waits for:
+            // plan now rather than at the next tick.
+            if ((before?.Phase != m.Status.Phase || before.Health != m.Status.Health)
+                && m.Status.Phase is ReplicaPhase.Running or ReplicaPhase.Healthy or ReplicaPhase.Exited or ReplicaPhase.Failed)
+            {
+                ReconcileNow();
+            }
         });
         Command<AgentProtocol.ReplicaRemoved>(m =>
         {
