@@ -239,6 +239,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     agent.Tell(new AgentProtocol.StartReplica(start.Id, start.Spec, start.Generation));
                     break;
                 case StopOn stop when _agents.TryGetValue(stop.Node, out var agent):
+                    _pending.Remove(stop.Id); // a start not yet reported: the agent gets the stop after it
                     if (_observed.Replicas.TryGetValue(stop.Id.ToString(), out var status))
                     {
                         _observed = _observed.WithReplica(status with { Phase = ReplicaPhase.Stopping });
@@ -247,6 +248,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     break;
                 case StopOn stop:
                     // No agent to tell: the replica's node is gone; forgetting it is all there is to do.
+                    _pending.Remove(stop.Id);
                     _observed = _observed.WithoutReplica(stop.Id);
                     break;
             }

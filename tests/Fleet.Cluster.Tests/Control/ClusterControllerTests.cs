@@ -82,6 +82,24 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_scale_down_before_the_agent_reported_its_starts_stops_the_surplus_once()
+    {
+        var controller = Controller();
+        var agent = CreateTestProbe();
+        controller.Tell(new AgentProtocol.NodeInventory(Node(Node1), []), agent);
+        Ask<CommandResult>(controller, new ServiceCommands.Apply(Specs.Service(replicas: 3), DateTimeOffset.UtcNow));
+        var starts = Enumerable.Range(0, 3).Select(_ => agent.ExpectMsg<AgentProtocol.StartReplica>()).ToList();
+
+        Ask<CommandResult>(controller, new ServiceCommands.Scale(Web, 1, DateTimeOffset.UtcNow));
+        var stopped = new[] { agent.ExpectMsg<AgentProtocol.StopReplica>().Id, agent.ExpectMsg<AgentProtocol.StopReplica>().Id };
+
+        // Another evaluation (an inventory that does not list the starts yet) asks for nothing more.
+        controller.Tell(new AgentProtocol.NodeInventory(Node(Node1), []), agent);
+        agent.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Subset(starts.Select(s => s.Id).ToHashSet(), stopped.ToHashSet());
+    }
+
+    [Fact]
     public void Delete_stops_every_replica_of_the_service()
     {
         var controller = Controller();
