@@ -45,6 +45,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ITimer _timer;
     private int _ticking;
+    private int _disposed;
     private IReplicaObserver? _observer;
 
     /// <summary>
@@ -839,9 +840,12 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     /// <summary>Dispose stops watching; containers keep running for the next fleetd to adopt.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _timer.Dispose();
         _shutdown.Cancel();
-        _shutdown.Dispose();
     }
 
     // One replica's mutable state; every field is read and written under _gate, except Ops and Life.

@@ -205,7 +205,14 @@ internal sealed class NodeSandbox : IDisposable
     {
         foreach (var driver in _drivers)
         {
-            driver.Dispose();
+            try
+            {
+                driver.Dispose();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+            {
+                // Cleanup goes on whatever the driver did.
+            }
         }
         // 1. Containers, through the runtime.
         if (Directory.Exists(Paths.RuntimeRoot))
