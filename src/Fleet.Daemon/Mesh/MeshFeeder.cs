@@ -35,6 +35,7 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     private IReadOnlyList<MeshRoute> _current = [];
     private bool _controllerSilent;
+    private bool _controllerAnswered;
     private HashSet<(string Port, string Service)> _published = [];
 
     /// <summary>
@@ -88,14 +89,16 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         }
         catch (AskTimeoutException)
         {
-            if (!_controllerSilent)
+            // Before the first answer this is only start-up (the singleton is not up yet).
+            if (!_controllerSilent && _controllerAnswered)
             {
-                _controllerSilent = true;
                 LogControllerSilent(logger, AskTimeout.TotalSeconds, _current.Count);
             }
+            _controllerSilent = true;
             return;
         }
         _controllerSilent = false;
+        _controllerAnswered = true;
 
         var routes = MeshRoutes.Plan(services.Services.Select(s => s.Entry.Spec), replicas.Replicas);
         if (!MeshRoutes.SameRoutes(routes, _current))

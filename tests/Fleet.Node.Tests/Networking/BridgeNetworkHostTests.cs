@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+using Fleet.Node.Mesh;
 
 namespace Fleet.Node.Tests.Networking;
 
@@ -57,7 +59,7 @@ public sealed class BridgeNetworkHostTests
     }
 
     [Fact]
-    public async Task Host_reaches_a_listener_in_a_namespace_on_the_bridge_and_the_namespace_reaches_the_gateway()
+    public async Task Host_reaches_a_listener_in_a_namespace_on_the_bridge_directly_and_through_the_mesh_and_the_namespace_reaches_the_gateway()
     {
         using var bridge = new TestBridge();
         var network = bridge.Open();
@@ -87,6 +89,15 @@ public sealed class BridgeNetworkHostTests
             var page = await HttpGetWithRetry(new IPEndPoint(address, HttpPort), TimeSpan.FromSeconds(15));
             Assert.Contains("200 OK", page, StringComparison.Ordinal);
             Assert.Contains("inside the namespace", page, StringComparison.Ordinal);
+
+            // client on loopback → routing mesh → replica address on the bridge.
+            await using (var mesh = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback] }))
+            {
+                var meshPort = FreeLoopbackPort();
+                mesh.Update([new MeshRoute(meshPort, PortProtocol.Tcp, ServiceName.Parse("web"), [new IPEndPoint(address, HttpPort)])]);
+                var viaMesh = await HttpGetWithRetry(new IPEndPoint(IPAddress.Loopback, meshPort), TimeSpan.FromSeconds(15));
+                Assert.Contains("inside the namespace", viaMesh, StringComparison.Ordinal);
+            }
 
             // namespace → gateway: a host listener on the bridge's address hears the namespace.
             using var listener = new TcpListener(attachment.Gateway, 0);
@@ -129,6 +140,13 @@ public sealed class BridgeNetworkHostTests
             await Task.Delay(50);
         }
         Assert.False(Directory.Exists($"/sys/class/net/{hostVeth}"), $"{hostVeth} outlived its namespace");
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static async Task<string> HttpGetWithRetry(IPEndPoint endpoint, TimeSpan within)
