@@ -46,6 +46,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     private readonly ITimer _timer;
     private int _ticking;
     private int _disposed;
+    private Task? _networkReady;
     private IReplicaObserver? _observer;
 
     /// <summary>
@@ -166,6 +167,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             }
             SetPhase(slot, ReplicaPhase.Starting);
             _images.Hold(slot.Id, image.Digest.ToString(), image.MediaType);
+            await NetworkReadyAsync().WaitAsync(slot.Life.Token).ConfigureAwait(false);
             var attachment = _network.Attach(slot.Id);
             ReplicaBundle.Write(_paths, _volumes, slot.Id, slot.Spec, slot.Generation, image, attachment, CgroupParent, _options.Oci);
             var record = new ReplicaRecord
@@ -197,6 +199,19 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         finally
         {
             slot.Ops.Release();
+        }
+    }
+
+    // The node network is prepared once, before the first attachment (a failure is retried by the next start).
+    private Task NetworkReadyAsync()
+    {
+        lock (_gate)
+        {
+            if (_networkReady is null || _networkReady.IsFaulted || _networkReady.IsCanceled)
+            {
+                _networkReady = _network.PrepareAsync(_shutdown.Token);
+            }
+            return _networkReady;
         }
     }
 
@@ -683,6 +698,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     public async Task<IReadOnlyList<ReplicaStatus>> AdoptAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_paths.RuntimeRoot);
+        await NetworkReadyAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         var containers = _runtime.List().ToDictionary(c => c.Id, StringComparer.Ordinal);
         var records = ReplicaRecord.ReadAll(_paths).ToDictionary(r => r.Id.ToString(), StringComparer.Ordinal);
         var now = _clock.GetUtcNow();
