@@ -28,36 +28,19 @@ public sealed partial class ContainerReplicaDriver
             var now = _clock.GetUtcNow();
             foreach (var slot in slots)
             {
-                if (slot.Life.IsCancellationRequested || slot.Ops.CurrentCount == 0)
+                // Busy with a launch, restart or stop: that operation owns the container now. Taking
+                // Ops (without waiting) also keeps one from starting while this tick reads the state.
+                if (slot.Life.IsCancellationRequested || !slot.Ops.Wait(0))
                 {
                     continue;
                 }
-                ReplicaPhase phase;
-                DateTimeOffset? restartAt;
-                lock (_gate)
+                try
                 {
-                    phase = slot.Phase;
-                    restartAt = slot.RestartAt;
+                    Watch(slot, now);
                 }
-                if (phase is ReplicaPhase.Running or ReplicaPhase.Healthy)
+                finally
                 {
-                    var state = TryState(slot.Id.ToString());
-                    if (state is null || state.Status == ContainerStatus.Stopped)
-                    {
-                        OnExit(slot, state, now);
-                    }
-                    else
-                    {
-                        MaybeProbe(slot, now);
-                    }
-                }
-                else if (restartAt is { } at && now >= at)
-                {
-                    lock (_gate)
-                    {
-                        slot.RestartAt = null;
-                    }
-                    _ = Task.Run(() => RestartAsync(slot, reason: null), CancellationToken.None);
+                    slot.Ops.Release();
                 }
             }
         }
@@ -68,6 +51,38 @@ public sealed partial class ContainerReplicaDriver
         finally
         {
             Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    // Watch looks at one replica; the caller holds its Ops.
+    private void Watch(Slot slot, DateTimeOffset now)
+    {
+        ReplicaPhase phase;
+        DateTimeOffset? restartAt;
+        lock (_gate)
+        {
+            phase = slot.Phase;
+            restartAt = slot.RestartAt;
+        }
+        if (phase is ReplicaPhase.Running or ReplicaPhase.Healthy)
+        {
+            var state = TryState(slot.Id.ToString());
+            if (state is null || state.Status == ContainerStatus.Stopped)
+            {
+                OnExit(slot, state, now);
+            }
+            else
+            {
+                MaybeProbe(slot, now);
+            }
+        }
+        else if (restartAt is { } at && now >= at)
+        {
+            lock (_gate)
+            {
+                slot.RestartAt = null;
+            }
+            _ = Task.Run(() => RestartAsync(slot, reason: null), CancellationToken.None);
         }
     }
 
