@@ -5,6 +5,8 @@ using Fleet.Cluster.Agent;
 using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
+using Fleet.Daemon.Mesh;
+using Fleet.Node.Mesh;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
 
@@ -44,6 +46,10 @@ public static class FleetDaemon
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services => new MeshRouter(
+            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options) },
+            services.GetRequiredService<ILogger<MeshRouter>>()));
+        builder.Services.AddHostedService<MeshFeeder>();
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
         {
@@ -63,9 +69,14 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
-                Driver = options.Driver == DriverKind.Memory
-                    ? node => new InMemoryReplicaDriver(node)
-                    : node => new UnavailableReplicaDriver(node),
+                Driver = options.Driver switch
+                {
+                    DriverKind.Memory => node => new InMemoryReplicaDriver(node),
+                    // Loopback-only until the node network (BridgeNetwork) is wired in.
+                    DriverKind.Container => node => Fleet.Node.Replicas.ContainerReplicaDriver.Create(
+                        node, new Fleet.Node.NodePaths(options.DataDir), new Fleet.Node.Replicas.LoopbackOnlyNetwork()),
+                    _ => node => new UnavailableReplicaDriver(node),
+                },
             });
         });
 
