@@ -81,7 +81,7 @@ internal sealed partial class FleetApiService
         }
         try
         {
-            await foreach (var entry in node.Logs.ReadAsync(request.Target, replicas, request.Follow, request.Tail, context.CancellationToken))
+            await foreach (var entry in node.Logs.ReadAsync(request.Target, replicas, request.Follow, request.HasTail ? request.Tail : -1, context.CancellationToken))
             {
                 await responseStream.WriteAsync(new LogLine
                 {

@@ -43,7 +43,7 @@ internal sealed class ReplicaLogs(NodePaths paths)
             .Order(StringComparer.Ordinal)!;
 
     /// <summary>
-    /// ReadAsync sends the last <paramref name="tail"/> lines of each replica (all when ≤ 0),
+    /// ReadAsync sends the last <paramref name="tail"/> lines of each replica (all when negative),
     /// merged by time; with <paramref name="follow"/> it then sends new lines as they are written
     /// (a service's replicas that appear later included) until cancelled.
     /// </summary>
@@ -137,7 +137,7 @@ internal sealed class ReplicaLogs(NodePaths paths)
                 offset = end;
             }
         }
-        if (tail > 0 && lines.Count > tail)
+        if (tail >= 0 && lines.Count > tail)
         {
             lines.RemoveRange(0, lines.Count - tail);
         }
