@@ -15,7 +15,7 @@ repo=$(cd "$here/../.." && pwd)
 runs=${RUNS:-5}
 cache=${FLEET_BENCH_CACHE:-/var/tmp/fleet-bench}
 
-"$repo/scripts/deps" docker-registry skopeo umoci docker.io podman debootstrap python3 curl time
+"$repo/scripts/deps" docker-registry skopeo umoci docker.io podman debootstrap python3 curl time gcc zlib1g-dev
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing: apt-get install -y $2" >&2; exit 1; }; }
 need docker-registry docker-registry
@@ -104,7 +104,7 @@ if [ ! -f "$cache/layout/index.json" ]; then
   mv "$L" "$cache/layout"
 fi
 
-# 2. Fleet's side, published in Release, ReadyToRun.
+# 2. Fleet's side, published in Release as a Native AOT binary (ILCompiler from NuGet, gcc links it).
 dotnet publish -c Release -v q -nologo -o "$work/fleet-pull" "$here/FleetPull/FleetPull.csproj" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 fleet="$work/fleet-pull/FleetPull"
 
@@ -226,7 +226,7 @@ CPU time (user+sys of the tool, plus the containerd daemon for ctr) is reported 
 
 $table
 
-"New process" rows start \`FleetPull\` (ReadyToRun) per pull, like the CLI peers; "warm process"
+"New process" rows start \`FleetPull\` (a Native AOT binary, bench/images/FleetPull) per pull, like the CLI peers; "warm process"
 rows pull $runs times in one process after a warm-up pull, each into a new empty store — the
 way fleetd's agent pulls, and the way containerd (already running) serves \`ctr pull\`.
 
