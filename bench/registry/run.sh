@@ -226,8 +226,10 @@ skopeo), so a long-running registry is measured, not a cold one. The Fleet host 
 GC settings (workstation, non-concurrent). Durability is alike: both fsync what they store before
 answering (strace of one push here: Fleet 21 fsyncs — session record, blob data, repository link
 per blob, then manifest and tag — docker-registry 104, its upload data, hash states, start times
-and links). What remains against Fleet is CPU: .NET's runtime, Kestrel's extra copy of each body
-into its own buffers, and JIT tiering that a short warm-up cannot finish
+and links). Both hash every byte once (SHA-256 in software: this CPU has no SHA extensions) and
+copy it twice in the kernel (socket in, file out); Fleet hashes and writes Kestrel's request-pipe
+segments in place (no copy of its own). What remains against Fleet is CPU: .NET's runtime and
+Kestrel's request pipeline, and JIT tiering that a short warm-up cannot finish
 (\`FLEET_ENV=DOTNET_TieredCompilation=0 bench/registry/run.sh\` shows how much).
 MD
 echo "wrote $here/RESULTS.md"
