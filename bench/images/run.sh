@@ -15,7 +15,7 @@ repo=$(cd "$here/../.." && pwd)
 runs=${RUNS:-5}
 cache=${FLEET_BENCH_CACHE:-/var/tmp/fleet-bench}
 
-"$repo/scripts/deps" docker-registry skopeo umoci docker.io podman debootstrap python3 curl time
+"$repo/scripts/deps" docker-registry skopeo umoci docker.io podman debootstrap python3 curl time gcc zlib1g-dev
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is missing: apt-get install -y $2" >&2; exit 1; }; }
 need docker-registry docker-registry
@@ -104,7 +104,7 @@ if [ ! -f "$cache/layout/index.json" ]; then
   mv "$L" "$cache/layout"
 fi
 
-# 2. Fleet's side, published in Release, ReadyToRun.
+# 2. Fleet's side, published in Release as a Native AOT binary (ILCompiler from NuGet, gcc links it).
 dotnet publish -c Release -v q -nologo -o "$work/fleet-pull" "$here/FleetPull/FleetPull.csproj" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 fleet="$work/fleet-pull/FleetPull"
 
@@ -130,53 +130,54 @@ echo "image: $ref, $layers layers, $((size / 1000000)) MB compressed; $runs cold
 fleet_pull=(); ctr_pull=(); podman_pull=(); fleet_fetch=(); skopeo_fetch=()
 fleet_pull_cpu=(); ctr_pull_cpu=(); podman_pull_cpu=(); fleet_fetch_cpu=(); skopeo_fetch_cpu=()
 
-podman_cmd=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp"
-  --storage-driver overlay --cgroup-manager cgroupfs --events-backend file)
+# Every run of every tool gets its own new directories, and nothing is deleted until all runs are
+# over: right after many files are deleted, ext4 allocates new inodes slowly (ialloc skips and
+# re-checks each recently deleted inode; perf showed recently_deleted + find_get_block_common as
+# over a third of a pull's CPU), which would tax whichever tool runs after a deletion.
 export CONTAINERS_REGISTRIES_CONF="$work/registries.conf"
 printf 'unqualified-search-registries = []\n' >"$CONTAINERS_REGISTRIES_CONF"
 
 start_containerd() {
-  mkdir -p "$work/containerd"
-  cat >"$work/containerd/config.toml" <<TOML
+  local c=$1
+  mkdir -p "$c"
+  cat >"$c/config.toml" <<TOML
 version = 2
-root = "$work/containerd/root"
-state = "$work/containerd/state"
+root = "$c/root"
+state = "$c/state"
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
-  address = "$work/containerd/sock"
+  address = "$c/sock"
 TOML
-  containerd --config "$work/containerd/config.toml" >"$work/containerd.log" 2>&1 &
+  containerd --config "$c/config.toml" >"$work/containerd.log" 2>&1 &
   containerd_pid=$!
   pids+=("$containerd_pid")
-  for _ in $(seq 1 100); do ctr -a "$work/containerd/sock" version >/dev/null 2>&1 && return; sleep 0.1; done
+  for _ in $(seq 1 100); do ctr -a "$c/sock" version >/dev/null 2>&1 && return; sleep 0.1; done
   echo "containerd did not start: $(tail -5 "$work/containerd.log")" >&2; exit 1
 }
 
 for i in $(seq 1 "$runs"); do
-  rm -rf "$work/fleet"
-  timed "$fleet" --store "$work/fleet" "$ref"
+  timed "$fleet" --store "$work/fleet-$i" "$ref"
   fleet_pull+=("$wall"); fleet_pull_cpu+=("$cpu")
 
-  start_containerd
+  start_containerd "$work/containerd-$i"
   before=$(proc_cpu "$containerd_pid")
-  timed ctr -a "$work/containerd/sock" -n bench images pull --plain-http "$ref"
+  timed ctr -a "$work/containerd-$i/sock" -n bench images pull --plain-http "$ref"
   after=$(proc_cpu "$containerd_pid")
   ctr_pull+=("$wall"); ctr_pull_cpu+=("$(python3 -c "print(f'{$cpu + $after - $before:.2f}')")")
   stop_pid "$containerd_pid"
-  unmount_under "$work/containerd"; rm -rf "$work/containerd"
+  unmount_under "$work/containerd-$i"
 
-  mkdir -p "$work/podman/tmp"
+  podman_cmd=(podman --root "$work/podman-$i/root" --runroot "$work/podman-$i/run" --tmpdir "$work/podman-$i/tmp"
+    --storage-driver overlay --cgroup-manager cgroupfs --events-backend file)
+  mkdir -p "$work/podman-$i/tmp"
   timed "${podman_cmd[@]}" pull -q --tls-verify=false "$ref"
   podman_pull+=("$wall"); podman_pull_cpu+=("$cpu")
-  "${podman_cmd[@]}" system reset -f >/dev/null 2>&1 || true
-  unmount_under "$work/podman"; rm -rf "$work/podman"
+  unmount_under "$work/podman-$i"
 
-  rm -rf "$work/fleet-fetch"
-  timed "$fleet" --store "$work/fleet-fetch" --download-only "$ref"
+  timed "$fleet" --store "$work/fleet-fetch-$i" --download-only "$ref"
   fleet_fetch+=("$wall"); fleet_fetch_cpu+=("$cpu")
 
-  rm -rf "$work/skopeo"
-  timed skopeo copy --quiet --src-tls-verify=false "docker://$ref" "oci:$work/skopeo:t"
+  timed skopeo copy --quiet --src-tls-verify=false "docker://$ref" "oci:$work/skopeo-$i:t"
   skopeo_fetch+=("$wall"); skopeo_fetch_cpu+=("$cpu")
 
   echo "run $i (wall/cpu s): fleet ${fleet_pull[-1]}/${fleet_pull_cpu[-1]}, ctr ${ctr_pull[-1]}/${ctr_pull_cpu[-1]}, podman ${podman_pull[-1]}/${podman_pull_cpu[-1]} | download: fleet ${fleet_fetch[-1]}/${fleet_fetch_cpu[-1]}, skopeo ${skopeo_fetch[-1]}/${skopeo_fetch_cpu[-1]}"
@@ -185,16 +186,14 @@ done
 # The agent's shape: fleetd pulls in a process that is already running (as containerd does for
 # ctr), so the same pulls are also measured in one warm process, each into a new empty store.
 mapfile -t warm_pull < <("$fleet" --store "$work/warm-pull" --warm-runs "$runs" "$ref")
-rm -rf "$work"/warm-pull*
 mapfile -t warm_fetch < <("$fleet" --store "$work/warm-fetch" --download-only --warm-runs "$runs" "$ref")
-rm -rf "$work"/warm-fetch*
 echo "warm fleet pull+unpack (wall cpu): ${warm_pull[*]}"
 echo "warm fleet download (wall cpu): ${warm_fetch[*]}"
 wpw=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f1)); wpc=$(median $(printf '%s\n' "${warm_pull[@]}" | cut -d' ' -f2))
 wfw=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f1)); wfc=$(median $(printf '%s\n' "${warm_fetch[@]}" | cut -d' ' -f2))
 
 # Sanity: Fleet's snapshots hold the image (bash is in the base layer, the docs in /usr/share).
-snapshot_count=$(find "$work/fleet/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -l)
+snapshot_count=$(find "$work/fleet-$runs/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -l)
 [ "$snapshot_count" -eq "$layers" ] || { echo "error: Fleet made $snapshot_count snapshots for $layers layers" >&2; exit 1; }
 
 mf=$(median "${fleet_pull[@]}"); mc=$(median "${ctr_pull[@]}"); mp=$(median "${podman_pull[@]}")
@@ -220,13 +219,14 @@ Command: \`bench/images/run.sh\` (RUNS=$runs), $(date -u +%Y-%m-%dT%H:%MZ), $(np
 
 Image: Debian bookworm minbase (debootstrap) in $layers umoci layers (base system, /usr/share,
 /var/cache), $((size / 1000000)) MB compressed, served by docker-registry $(docker-registry --version | awk '{print $3}') on loopback.
-Every run starts from an empty store. Load while measured (1/5/15-min load average over
+Every run starts from an empty store in a new directory, and nothing is deleted until all runs
+are over (ext4 creates inodes slowly right after mass deletions; see run.sh). Load while measured (1/5/15-min load average over
 $(nproc) CPUs): $(cut -d' ' -f1-3 /proc/loadavg) — wall times on a shared, loaded machine are noisy, which is why
 CPU time (user+sys of the tool, plus the containerd daemon for ctr) is reported beside them. Peers: containerd $(containerd --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}').
 
 $table
 
-"New process" rows start \`FleetPull\` (ReadyToRun) per pull, like the CLI peers; "warm process"
+"New process" rows start \`FleetPull\` (a Native AOT binary, bench/images/FleetPull) per pull, like the CLI peers; "warm process"
 rows pull $runs times in one process after a warm-up pull, each into a new empty store — the
 way fleetd's agent pulls, and the way containerd (already running) serves \`ctr pull\`.
 

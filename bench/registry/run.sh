@@ -148,18 +148,21 @@ ticks=$(getconf CLK_TCK)
 # cpu_ticks: user + system CPU time of a process so far (fields 14 and 15 of /proc/PID/stat).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# warm_up: WARMUP (100) uploads of 2 MiB (HEAD, POST, PATCH with chunked transfer encoding, PUT — the
-# calls skopeo makes per blob), so the timed push meets a registry that has served uploads before, as a long-running
-# one has (for .NET: the upload path is past tiered JIT compilation). Both registries get it.
+# warm_up: WARMUP (100) uploads of 2 MiB (HEAD, POST, PATCH, PUT — the calls skopeo makes per
+# blob), so the timed push meets a registry that has served uploads before, as a long-running one
+# has (for .NET: the upload path is past tiered JIT compilation). Half the PATCHes carry a
+# Content-Length, as skopeo's do, half use chunked transfer encoding (each is its own body-reading
+# code path in a server). Both registries get it.
 warm_up() {
-  local base="http://127.0.0.1:$1" blob="$work/warm.bin" digest loc
-  for _ in $(seq 1 "${WARMUP:-100}"); do
+  local base="http://127.0.0.1:$1" blob="$work/warm.bin" digest loc i encoding
+  for i in $(seq 1 "${WARMUP:-100}"); do
+    if ((i % 2)); then encoding=(-H 'Transfer-Encoding: chunked'); else encoding=(); fi
     head -c 2097152 /dev/urandom >"$blob"
     digest="sha256:$(sha256sum "$blob" | cut -d' ' -f1)"
     curl -fs -o /dev/null -I "$base/v2/warmup/blobs/$digest" || true
     loc=$(curl -fs -D - -o /dev/null -X POST "$base/v2/warmup/blobs/uploads/" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
     case "$loc" in http*) ;; *) loc="$base$loc" ;; esac
-    loc=$(curl -fs -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' -H 'Transfer-Encoding: chunked' -T "$blob" "$loc" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
+    loc=$(curl -fs -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' "${encoding[@]}" -T "$blob" "$loc" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
     case "$loc" in http*) ;; *) loc="$base$loc" ;; esac
     case "$loc" in *\?*) loc="$loc&digest=$digest" ;; *) loc="$loc?digest=$digest" ;; esac
     curl -fs -o /dev/null -X PUT "$loc"
@@ -217,10 +220,16 @@ Fleet / docker-registry: push time **$ratio** (target: ≤ 1.0, at least as fast
 manifest); server CPU is user + system time of the registry process during the push only
 (/proc/PID/stat), which a busy machine disturbs less. Load average at the end: $load.
 
-Both registries get the same warm-up before each timed push (WARMUP=${WARMUP:-100} chunked 2 MiB
-uploads by curl, then a small busybox image by skopeo), so a long-running registry is measured,
-not a cold one. Differences that remain: Fleet fsyncs every blob before answering the final PUT
-(docker-registry does not), and .NET may still be tiering up hot methods during the first
-timed push (\`FLEET_ENV=DOTNET_TieredCompilation=0 bench/registry/run.sh\` shows how much).
+Both registries get the same warm-up before each timed push (WARMUP=${WARMUP:-100} 2 MiB uploads
+by curl, half with Content-Length like skopeo's, half chunked, then a small busybox image by
+skopeo), so a long-running registry is measured, not a cold one. The Fleet host runs with fleetd's
+GC settings (workstation, non-concurrent). Durability is alike: both fsync what they store before
+answering (strace of one push here: Fleet 21 fsyncs — session record, blob data, repository link
+per blob, then manifest and tag — docker-registry 104, its upload data, hash states, start times
+and links). Both hash every byte once (SHA-256 in software: this CPU has no SHA extensions) and
+copy it twice in the kernel (socket in, file out); Fleet hashes and writes Kestrel's request-pipe
+segments in place (no copy of its own). What remains against Fleet is CPU: .NET's runtime and
+Kestrel's request pipeline, and JIT tiering that a short warm-up cannot finish
+(\`FLEET_ENV=DOTNET_TieredCompilation=0 bench/registry/run.sh\` shows how much).
 MD
 echo "wrote $here/RESULTS.md"

@@ -89,6 +89,40 @@ public sealed class LayerUnpackerTests : IDisposable
         Assert.Null(new FileInfo(Path.Combine(_dir, "s")).LinkTarget);
     }
 
+    [Fact]
+    public void Binary_xattrs_such_as_file_capabilities_are_kept_byte_for_byte()
+    {
+        // vfs_cap_data revision 2 for cap_setgid,cap_setuid+ep (what `setcap` writes): bytes like
+        // 0xC0 are not UTF-8, which System.Formats.Tar decodes PAX values as.
+        byte[] capability = [0x01, 0x00, 0x00, 0x02, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+        var placeholder = new string('Q', capability.Length);
+        var layer = Tar(w =>
+        {
+            Dir(w, "bin");
+            File_(w, "bin/tool", "#!/bin/sh\n", (UnixFileMode)0x1ED, new Dictionary<string, string>
+            {
+                ["SCHILY.xattr.security.capability"] = placeholder,
+                ["SCHILY.xattr.user.note"] = "text",
+            });
+            File_(w, "bin/plain", "p");
+        });
+        // TarWriter can only write text values: put the binary value in the placeholder's place
+        // (same length, so every PAX record length stays right; header checksums do not cover data).
+        var at = layer.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(placeholder));
+        Assert.True(at > 0);
+        capability.CopyTo(layer, at);
+
+        LayerUnpacker.Unpack(new MemoryStream(layer), _dir, "sha256:l");
+
+        var tool = Path.Combine(_dir, "bin", "tool");
+        Assert.Equal("0x" + Convert.ToHexStringLower(capability), HexXattr(tool, "security.capability"));
+        Assert.Equal("text", Xattr(tool, "user.note"));
+        Assert.DoesNotContain("security.capability", Tool.Run("getfattr", "-d", "-m", "-", Path.Combine(_dir, "bin", "plain")), StringComparison.Ordinal);
+    }
+
+    private static string HexXattr(string path, string name) =>
+        Tool.Run("getfattr", "-e", "hex", "-n", name, path).Split('\n').Single(l => l.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..].Trim();
+
     private static string Xattr(string path, string name)
     {
         var value = Tool.Run("getfattr", "--only-values", "-n", name, path);

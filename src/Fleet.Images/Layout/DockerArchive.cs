@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fleet.Core.Ids;
 using Fleet.Images.Oci;
@@ -17,7 +16,7 @@ namespace Fleet.Images.Layout;
 /// </summary>
 public static class DockerArchive
 {
-    private sealed record Entry
+    internal sealed record Entry
     {
         [JsonPropertyName("Config")]
         public string Config { get; init; } = "";
@@ -130,7 +129,7 @@ public static class DockerArchive
             }
             entries.Add(new Entry { Config = configName, RepoTags = [.. tags.Select(FamiliarName)], Layers = layers });
         }
-        var json = JsonSerializer.SerializeToUtf8Bytes(entries, OciJson.Options);
+        var json = OciJson.Write(entries);
         await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "manifest.json") { DataStream = new MemoryStream(json), Mode = (UnixFileMode)0x1A4 }, cancellationToken).ConfigureAwait(false);
     }
 

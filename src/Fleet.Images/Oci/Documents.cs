@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Fleet.Images.Store;
 
 namespace Fleet.Images.Oci;
@@ -184,7 +185,7 @@ public sealed class ManifestException : Exception
 public static class OciJson
 {
     /// <summary>Options are shared (and cached) serializer options.</summary>
-    public static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    public static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never, TypeInfoResolver = ImagesJsonContext.CreateResolver() };
 
     /// <summary>
     /// Kind returns the media type of a manifest document: its mediaType field, or, when that is
@@ -233,7 +234,7 @@ public static class OciJson
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json, Options) ?? throw new ManifestException($"{what} is null");
+            return JsonSerializer.Deserialize(json, TypeInfo<T>()) ?? throw new ManifestException($"{what} is null");
         }
         catch (JsonException e)
         {
@@ -242,7 +243,10 @@ public static class OciJson
     }
 
     /// <summary>Write serializes a document compactly.</summary>
-    public static byte[] Write<T>(T document) => JsonSerializer.SerializeToUtf8Bytes(document, Options);
+    public static byte[] Write<T>(T document) => JsonSerializer.SerializeToUtf8Bytes(document, TypeInfo<T>());
+
+    /// <summary>TypeInfo is the (source-generated where possible) metadata of <typeparamref name="T"/>.</summary>
+    internal static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
     /// <summary>Children lists what a manifest or index refers to (config + layers, or manifests).</summary>
     public static IReadOnlyList<Descriptor> Children(ReadOnlySpan<byte> json, string? declared = null)

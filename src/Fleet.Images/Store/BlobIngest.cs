@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using Microsoft.Win32.SafeHandles;
 
 namespace Fleet.Images.Store;
 
@@ -16,11 +18,14 @@ public sealed partial class BlobIngest : IAsyncDisposable
 
     private readonly ContentStore _store;
     private readonly string _directory;
-    private readonly FileStream _data;
+    // Positioned writes (pwrite) through the handle, with no FileStream buffer: every write is
+    // already large or final, and a buffer would only add a copy of every byte.
+    private readonly SafeFileHandle _data;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private long _length;
     private bool _finished;
 
-    private BlobIngest(ContentStore store, string key, string directory, FileStream data)
+    private BlobIngest(ContentStore store, string key, string directory, SafeFileHandle data)
     {
         _store = store;
         Key = key;
@@ -32,7 +37,7 @@ public sealed partial class BlobIngest : IAsyncDisposable
     public string Key { get; }
 
     /// <summary>Offset is how many bytes are written so far; a resumed download asks for Range: bytes=Offset-.</summary>
-    public long Offset => _data.Length;
+    public long Offset => _length;
 
     internal static async Task<BlobIngest> OpenAsync(ContentStore store, string key, CancellationToken cancellationToken)
     {
@@ -42,11 +47,11 @@ public sealed partial class BlobIngest : IAsyncDisposable
         }
         var directory = Path.Combine(store.IngestDirectory, key);
         Directory.CreateDirectory(directory);
-        FileStream data;
+        SafeFileHandle data;
         try
         {
             // FileShare.None: a second writer for the same key fails instead of interleaving bytes.
-            data = new FileStream(Path.Combine(directory, "data"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous);
+            data = File.OpenHandle(Path.Combine(directory, "data"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException e)
         {
@@ -58,11 +63,44 @@ public sealed partial class BlobIngest : IAsyncDisposable
     }
 
     /// <summary>WriteAsync appends bytes.</summary>
-    public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The write is synchronous (into the page cache, which is what a thread-pool hand-off would
+    /// wait for too); the method stays asynchronous so callers need not care.
+    /// </remarks>
+    public Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
+        cancellationToken.ThrowIfCancellationRequested();
         _hash.AppendData(bytes.Span);
-        await _data.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        RandomAccess.Write(_data, bytes.Span, _length);
+        _length += bytes.Length;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// WriteAsync appends a sequence of buffers (e.g. a request body's pipe segments) with one
+    /// gathered write, hashing each segment where it lies instead of copying it into one buffer first.
+    /// </summary>
+    public Task WriteAsync(ReadOnlySequence<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_finished, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (bytes.IsSingleSegment)
+        {
+            return WriteAsync(bytes.First, cancellationToken);
+        }
+        var segments = new List<ReadOnlyMemory<byte>>();
+        foreach (var segment in bytes)
+        {
+            if (!segment.IsEmpty)
+            {
+                _hash.AppendData(segment.Span);
+                segments.Add(segment);
+            }
+        }
+        RandomAccess.Write(_data, segments, _length);
+        _length += bytes.Length;
+        return Task.CompletedTask;
     }
 
     /// <summary>CopyFromAsync appends a whole stream.</summary>
@@ -81,7 +119,8 @@ public sealed partial class BlobIngest : IAsyncDisposable
     public void Truncate()
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        _data.SetLength(0);
+        RandomAccess.SetLength(_data, 0);
+        _length = 0;
         _hash.GetHashAndReset();
     }
 
@@ -97,8 +136,8 @@ public sealed partial class BlobIngest : IAsyncDisposable
     public async Task<Digest> CommitAsync(Digest? expected = null, long? expectedSize = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        await _data.FlushAsync(cancellationToken).ConfigureAwait(false);
-        var size = _data.Length;
+        cancellationToken.ThrowIfCancellationRequested();
+        var size = _length;
         var actual = CurrentDigest;
         if (expectedSize is { } wantSize && wantSize != size)
         {
@@ -110,8 +149,11 @@ public sealed partial class BlobIngest : IAsyncDisposable
             Abort();
             throw new DigestMismatchException(want, actual);
         }
-        _data.Flush(flushToDisk: true);
-        await _data.DisposeAsync().ConfigureAwait(false);
+        // Durable before it is visible under its digest: fsync the data, then rename.
+        await using (var flusher = new FileStream(_data, FileAccess.ReadWrite, bufferSize: 0))
+        {
+            flusher.Flush(flushToDisk: true);
+        }
         var target = _store.BlobPath(actual);
         try
         {
@@ -136,14 +178,15 @@ public sealed partial class BlobIngest : IAsyncDisposable
         Finish();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         if (!_finished)
         {
-            await _data.DisposeAsync().ConfigureAwait(false);
+            _data.Dispose();
             _hash.Dispose();
             _finished = true;
         }
+        return ValueTask.CompletedTask;
     }
 
     private void Finish()
@@ -161,13 +204,12 @@ public sealed partial class BlobIngest : IAsyncDisposable
 
     private async Task RehashExistingAsync(CancellationToken cancellationToken)
     {
-        var buffer = new byte[81920];
-        _data.Position = 0;
+        var buffer = new byte[1 << 16];
         int read;
-        while ((read = await _data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        while ((read = await RandomAccess.ReadAsync(_data, buffer, _length, cancellationToken).ConfigureAwait(false)) > 0)
         {
             _hash.AppendData(buffer, 0, read);
+            _length += read;
         }
-        _data.Position = _data.Length;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Fleet.Images.Store;
 
@@ -37,7 +38,8 @@ public sealed record ImageRecord
 /// </summary>
 public sealed class ImageCatalog
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonTypeInfo<List<ImageRecord>> Json =
+        (JsonTypeInfo<List<ImageRecord>>)new JsonSerializerOptions { WriteIndented = true, TypeInfoResolver = Oci.ImagesJsonContext.Default }.GetTypeInfo(typeof(List<ImageRecord>));
     private readonly string _path;
     private readonly string _lockPath;
 
@@ -76,7 +78,7 @@ public sealed class ImageCatalog
             var all = Load();
             change(all);
             var temp = _path + ".tmp";
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(all.Values.OrderBy(r => r.Name, StringComparer.Ordinal), Json));
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes([.. all.Values.OrderBy(r => r.Name, StringComparer.Ordinal)], Json));
             File.Move(temp, _path, overwrite: true);
         }
     }
@@ -85,7 +87,7 @@ public sealed class ImageCatalog
     {
         try
         {
-            var records = JsonSerializer.Deserialize<List<ImageRecord>>(File.ReadAllBytes(_path), Json) ?? [];
+            var records = JsonSerializer.Deserialize(File.ReadAllBytes(_path), Json) ?? [];
             return records.ToDictionary(r => r.Name, StringComparer.Ordinal);
         }
         catch (FileNotFoundException)

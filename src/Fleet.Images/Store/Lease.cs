@@ -86,7 +86,7 @@ public sealed class Lease : IDisposable
     private void Save()
     {
         var temp = _path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(_record));
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(_record, Oci.ImagesJsonContext.Default.LeaseRecord));
         File.Move(temp, _path, overwrite: true);
     }
 
@@ -98,7 +98,7 @@ public sealed class Lease : IDisposable
             LeaseRecord? record;
             try
             {
-                record = JsonSerializer.Deserialize<LeaseRecord>(File.ReadAllBytes(file));
+                record = JsonSerializer.Deserialize(File.ReadAllBytes(file), Oci.ImagesJsonContext.Default.LeaseRecord);
             }
             catch (Exception e) when (e is IOException or JsonException)
             {

@@ -1,8 +1,8 @@
 using System.Formats.Tar;
-using System.Text;
 using Fleet.Images.Interop;
 using Fleet.Images.Store;
 using Microsoft.Win32.SafeHandles;
+using Xattrs = System.Collections.Generic.IReadOnlyList<(string Key, byte[] Value)>;
 
 namespace Fleet.Images.Unpack;
 
@@ -33,7 +33,8 @@ public sealed record UnpackOptions
 /// <item>hard links must point at an earlier entry of the same layer;</item>
 /// <item>device nodes and <c>trusted.overlay.*</c> / <c>user.overlay.*</c> xattrs are refused
 /// (only Fleet makes overlay metadata);</item>
-/// <item>modes, owners, symlinks, mtimes and other xattrs are kept; directory modes and mtimes are
+/// <item>modes, owners, symlinks, mtimes and other xattrs are kept, binary values such as
+/// <c>security.capability</c> byte for byte (<see cref="PaxXattrTap"/>); directory modes and mtimes are
 /// applied last, deepest first.</item>
 /// </list>
 /// The uncompressed stream is hashed and must equal the config's diff_id.
@@ -43,6 +44,7 @@ public static class LayerUnpacker
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueWhiteout = ".wh..wh..opq";
     private const string OpaqueXattr = "trusted.overlay.opaque";
+    private static readonly Xattrs NoXattrs = [];
 
     /// <summary>
     /// Unpack applies the (possibly compressed) layer in <paramref name="layer"/> to
@@ -55,12 +57,13 @@ public static class LayerUnpacker
         options ??= new UnpackOptions();
         using var diff = new DiffStream(LayerStreams.Decompress(layer), options.MaxLayerSize, name);
         using var root = new SafeRoot(directory);
-        var directories = new List<(string Path, TarEntry Entry)>();
+        var directories = new List<(string Path, TarEntry Entry, Xattrs Xattrs)>();
         try
         {
             using var files = new ParallelFileWriter(root.RootFd, options.FileWriters);
-            var context = new Context(root, options, directories, files);
-            using var reader = new TarReader(diff, leaveOpen: true);
+            var tap = new PaxXattrTap(diff);
+            var context = new Context(root, options, directories, files, tap);
+            using var reader = new TarReader(tap, leaveOpen: true);
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
                 Apply(context, entry);
@@ -83,9 +86,9 @@ public static class LayerUnpacker
         }
         root.Invalidate();
         // Deepest first, so a read-only directory is locked only after its children are done.
-        foreach (var (path, entry) in directories.OrderByDescending(d => d.Path.Length))
+        foreach (var (path, entry, xattrs) in directories.OrderByDescending(d => d.Path.Length))
         {
-            FinishDirectory(root, path, entry, options);
+            FinishDirectory(root, path, entry, xattrs, options);
         }
         return diffId;
     }
@@ -110,7 +113,7 @@ public static class LayerUnpacker
     }
 
     /// <summary>Context is one unpack's state: the root, the deferred directories, the file writers and what was written.</summary>
-    private sealed record Context(SafeRoot Root, UnpackOptions Options, List<(string Path, TarEntry Entry)> Directories, ParallelFileWriter Files)
+    private sealed record Context(SafeRoot Root, UnpackOptions Options, List<(string Path, TarEntry Entry, Xattrs Xattrs)> Directories, ParallelFileWriter Files, PaxXattrTap Tap)
     {
         /// <summary>Written holds every path an entry of this layer made; an entry naming one again waits for the writers.</summary>
         public HashSet<string> Written { get; } = new(StringComparer.Ordinal);
@@ -125,14 +128,16 @@ public static class LayerUnpacker
             return;
         }
         var parts = Normalize(name);
-        CheckXattrs(entry);
+        // Read now: the tap moves on with the next header, and files are written on other threads.
+        var xattrs = entry is PaxTarEntry ? context.Tap.Current : NoXattrs;
+        CheckXattrs(entry, xattrs);
         if (parts.Length == 0)
         {
             if (entry.EntryType != TarEntryType.Directory)
             {
                 throw new LayerUnpackException($"entry `{name}`: the layer root must be a directory") { EntryPath = name };
             }
-            directories.Add(("", entry));
+            directories.Add(("", entry, xattrs));
             return;
         }
         var leaf = parts[^1];
@@ -154,7 +159,7 @@ public static class LayerUnpacker
         {
             var data = new byte[entry.Length];
             entry.DataStream?.ReadExactly(data);
-            context.Files.Enqueue(new FileJob(name, parts.Length == 1 ? "." : string.Join('/', parts.Take(parts.Length - 1)), leaf, entry, data, options));
+            context.Files.Enqueue(new FileJob(name, parts.Length == 1 ? "." : string.Join('/', parts.Take(parts.Length - 1)), leaf, entry, data, options, xattrs));
             return;
         }
         switch (entry.EntryType)
@@ -173,11 +178,11 @@ public static class LayerUnpacker
                         Check(Libc.Mkdirat(parent, leaf, 0x1C0), name, "mkdir");
                     }
                 }
-                directories.Add((string.Join('/', parts), entry));
+                directories.Add((string.Join('/', parts), entry, xattrs));
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                 RemoveExisting(root, parent, leaf, name);
-                WriteFile(parent, new FileJob(name, "", leaf, entry, null, options));
+                WriteFile(parent, new FileJob(name, "", leaf, entry, null, options, xattrs));
                 break;
             case TarEntryType.SymbolicLink:
                 RemoveExisting(root, parent, leaf, name);
@@ -199,30 +204,13 @@ public static class LayerUnpacker
         }
     }
 
-    private static void CheckXattrs(TarEntry entry)
+    private static void CheckXattrs(TarEntry entry, Xattrs xattrs)
     {
-        foreach (var (key, _) in Xattrs(entry))
+        foreach (var (key, _) in xattrs)
         {
             if (key.StartsWith("trusted.overlay.", StringComparison.Ordinal) || key.StartsWith("user.overlay.", StringComparison.Ordinal))
             {
                 throw new LayerUnpackException($"entry `{entry.Name}`: overlay xattr `{key}` is not allowed in layers") { EntryPath = entry.Name };
-            }
-        }
-    }
-
-    private static IEnumerable<(string Key, string Value)> Xattrs(TarEntry entry)
-    {
-        if (entry is not PaxTarEntry pax)
-        {
-            yield break;
-        }
-        foreach (var (key, value) in pax.ExtendedAttributes)
-        {
-            // System.Formats.Tar decodes PAX values as UTF-8, so a binary value (security.capability)
-            // arrives damaged; writing it would be wrong (or refused by the kernel), so it is skipped.
-            if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal) && !value.Contains('\uFFFD', StringComparison.Ordinal))
-            {
-                yield return (key["SCHILY.xattr.".Length..], value);
             }
         }
     }
@@ -265,7 +253,7 @@ public static class LayerUnpacker
     }
 
     /// <summary>FileJob is one regular file to create: where, its metadata, and its bytes (or the entry's stream when written in order).</summary>
-    internal sealed record FileJob(string Name, string ParentPath, string Leaf, TarEntry Entry, byte[]? Data, UnpackOptions Options);
+    internal sealed record FileJob(string Name, string ParentPath, string Leaf, TarEntry Entry, byte[]? Data, UnpackOptions Options, Xattrs Xattrs);
 
     /// <summary>WriteFile creates a regular file (O_EXCL, never following a symlink) and sets owner, xattrs, mode and times through its fd.</summary>
     internal static void WriteFile(int parent, FileJob job)
@@ -300,9 +288,9 @@ public static class LayerUnpacker
         {
             Check(Libc.Fchown(fd, entry.Uid, entry.Gid), name, "chown");
         }
-        foreach (var (key, value) in Xattrs(entry))
+        foreach (var (key, value) in job.Xattrs)
         {
-            SetXattr(fd, key, Encoding.UTF8.GetBytes(value), name);
+            SetXattr(fd, key, value, name);
         }
         // After chown, which clears set-id bits.
         Check(Libc.Fchmod(fd, (uint)entry.Mode & 0xFFF), name, "chmod");
@@ -381,7 +369,7 @@ public static class LayerUnpacker
         SetTimes(parent, leaf, entry, name);
     }
 
-    private static void FinishDirectory(SafeRoot root, string path, TarEntry entry, UnpackOptions options)
+    private static void FinishDirectory(SafeRoot root, string path, TarEntry entry, Xattrs xattrs, UnpackOptions options)
     {
         var fd = Libc.Openat2(root.RootFd, path.Length == 0 ? "." : path, Libc.ORdonly | Libc.ODirectory | Libc.ONofollow, 0, Libc.ResolveInRoot | Libc.ResolveNoSymlinks | Libc.ResolveNoMagicLinks);
         if (fd < 0)
@@ -395,9 +383,9 @@ public static class LayerUnpacker
         {
             Check(Libc.Fchown(fd, entry.Uid, entry.Gid), name, "chown");
         }
-        foreach (var (key, value) in Xattrs(entry))
+        foreach (var (key, value) in xattrs)
         {
-            SetXattr(fd, key, Encoding.UTF8.GetBytes(value), name);
+            SetXattr(fd, key, value, name);
         }
         Check(Libc.Fchmod(fd, (uint)entry.Mode & 0xFFF), name, "chmod");
         SetTimes(fd, null, entry, name);

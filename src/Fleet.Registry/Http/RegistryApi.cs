@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -26,7 +25,7 @@ namespace Fleet.Registry;
 /// </summary>
 internal sealed partial class RegistryApi(OciRegistry registry)
 {
-    private const int CopyBufferSize = 1 << 20;
+    private const int CopyBatchSize = 256 * 1024;
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -208,30 +207,48 @@ internal sealed partial class RegistryApi(OciRegistry registry)
     }
 
     /// <summary>CopyBodyAsync appends the request body to <paramref name="ingest"/>, refusing more than <paramref name="limit"/> bytes.</summary>
+    /// <remarks>
+    /// It reads Kestrel's request pipe directly: once <see cref="CopyBatchSize"/> bytes wait in
+    /// its segments, they are hashed where they lie and written with one gathered write, so no
+    /// byte is copied into a buffer of ours first (Kestrel hands over a few KiB per segment, and
+    /// one write per segment would cost a system call each). The batch stays well under Kestrel's
+    /// request buffer limit (1 MiB by default), at which it stops reading the socket.
+    /// </remarks>
     private static async Task<long> CopyBodyAsync(HttpContext context, BlobIngest ingest, long? limit)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
+        var reader = context.Request.BodyReader;
+        long copied = 0;
+        while (true)
         {
-            long copied = 0;
-            int read;
-            // Fill the whole buffer before each write: Kestrel hands over a few KiB per read, and
-            // one hash update and one write per MiB is far cheaper than one per segment.
-            while ((read = await context.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, CopyBufferSize), CopyBufferSize, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false)) > 0)
+            var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length < CopyBatchSize && !result.IsCompleted)
             {
-                if (limit is { } max && copied + read > max)
+                // Not enough for a batch yet: look at everything, take nothing, wait for more.
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+            try
+            {
+                if (limit is { } max && copied + buffer.Length > max)
                 {
                     throw RegistryException.BadRequest(ErrorCode.SizeInvalid,
                         $"the chunk carries more than the {max} bytes its Content-Range announced", new { announced = max });
                 }
-                await ingest.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
-                copied += read;
+                if (!buffer.IsEmpty)
+                {
+                    await ingest.WriteAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                    copied += buffer.Length;
+                }
             }
-            return copied;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            finally
+            {
+                reader.AdvanceTo(buffer.End);
+            }
+            if (result.IsCompleted)
+            {
+                return copied;
+            }
         }
     }
 
