@@ -18,6 +18,7 @@ internal static class Leftovers
         DeleteContainers(node, problems);
         Unmount(node, problems);
         RemoveCgroups(replicaIds, problems);
+        RemoveCgroupParent(node, problems);
         RemoveNetwork(node, problems);
         try
         {
@@ -144,6 +145,41 @@ internal static class Leftovers
                 try
                 {
                     Directory.Delete(dir);
+                }
+                catch (IOException)
+                {
+                    // reported above
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// CgroupParent is the container driver's default parent, /fleet/&lt;node&gt;-&lt;first 8 hex of
+    /// sha256(data dir)&gt; (ContainerReplicaDriver.DefaultCgroupParent), which the driver removes
+    /// once its last replica is gone.
+    /// </summary>
+    public static string CgroupParent(FleetNode node)
+    {
+        var dataDir = new Fleet.Node.NodePaths(node.DataDir).DataDir;
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDir)))[..8];
+        return $"/fleet/local-{hash}";
+    }
+
+    private static void RemoveCgroupParent(FleetNode node, List<string> problems)
+    {
+        var parent = CgroupParent(node);
+        var hierarchies = File.Exists("/sys/fs/cgroup/cgroup.controllers")
+            ? ["/sys/fs/cgroup"]
+            : Directory.Exists("/sys/fs/cgroup") ? Directory.GetDirectories("/sys/fs/cgroup") : [];
+        foreach (var dir in hierarchies.Select(h => h + parent).Where(Directory.Exists))
+        {
+            problems.Add($"cgroup parent left: {dir}");
+            foreach (var child in Directory.GetDirectories(dir, "*", SearchOption.AllDirectories).Append(dir).OrderByDescending(d => d.Length))
+            {
+                try
+                {
+                    Directory.Delete(child);
                 }
                 catch (IOException)
                 {
