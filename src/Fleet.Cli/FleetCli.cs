@@ -9,7 +9,7 @@ public static class FleetCli
     /// <summary>BuildRoot makes the command tree; output goes to the writers passed to <see cref="Run"/>.</summary>
     public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services.");
+        var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services; logs, exec; build, push and pull images.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
         root.Subcommands.Add(ApplyCommand.Create(stdout, stderr));
         root.Subcommands.Add(GetCommand.Create(stdout, stderr));
@@ -17,6 +17,14 @@ public static class FleetCli
         root.Subcommands.Add(ScaleCommand.Create(stdout, stderr));
         root.Subcommands.Add(DeleteCommand.Create(stdout, stderr));
         root.Subcommands.Add(EventsCommand.Create(stdout, stderr));
+        root.Subcommands.Add(LogsCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ExecCommand.Create(stdout, stderr));
+        root.Subcommands.Add(BuildCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TransferCommands.CreatePush(stdout, stderr));
+        root.Subcommands.Add(TransferCommands.CreatePull(stdout, stderr));
+        root.Subcommands.Add(ImagesCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RmiCommand.Create(stdout, stderr));
+        root.Subcommands.Add(VolumeCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }
@@ -28,6 +36,18 @@ public static class FleetCli
         var parsed = root.Parse(args);
         var code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
         // A usage error (unknown verb, missing option, bad value) is exit 2, like a validation error.
+        return parsed.Errors.Count > 0 ? ExitCodes.Invalid : code;
+    }
+
+    /// <summary>
+    /// RunAsync is <see cref="Run"/> with a token that stops a following verb (logs -f,
+    /// events -f) as Ctrl-C does; hosts and tests use it.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var root = BuildRoot(stdout, stderr);
+        var parsed = root.Parse(args);
+        var code = await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
         return parsed.Errors.Count > 0 ? ExitCodes.Invalid : code;
     }
 }

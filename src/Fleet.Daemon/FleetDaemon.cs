@@ -5,6 +5,7 @@ using Fleet.Cluster.Agent;
 using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
+using Fleet.Registry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
 
@@ -45,6 +46,7 @@ public static class FleetDaemon
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
+        builder.Services.AddFleetNodeServices(options);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
@@ -81,12 +83,13 @@ public static class FleetDaemon
                 : Results.Text($"not ready: node {options.Node} is {member.Status.ToString().ToLowerInvariant()}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
         }).RequireHost(http);
         app.MapMetrics("/metrics").RequireHost(http);
+        app.MapFleetRegistry().RequireHost(http);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("fleetd");
         var lifetime = app.Lifetime;
         lifetime.ApplicationStarted.Register(() =>
         {
-            FleetMetrics.Register(app.Services.GetRequiredService<ActorRegistry>(), app.Services.GetRequiredService<ActorSystem>());
+            FleetMetrics.Register(app.Services.GetRequiredService<ActorRegistry>(), app.Services.GetRequiredService<ActorSystem>(), app.Services.GetRequiredService<Lazy<Fleet.Runtime.IContainerRuntime?>>());
             Log.Ready(logger);
         });
         lifetime.ApplicationStopping.Register(() => Log.Stopping(logger));

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Fleet.Cluster.Hosting;
 using Fleet.Core.State;
+using Fleet.Runtime;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Prometheus;
@@ -9,9 +10,11 @@ using Prometheus;
 namespace Fleet.Daemon;
 
 /// <summary>
-/// FleetMetrics are fleetd's Prometheus metrics. Replica counts are read from the controller
-/// just before each scrape; API durations are measured by <see cref="ApiMetricsInterceptor"/>.
-/// Per-replica cgroup figures and image pull durations arrive with the container runtime.
+/// FleetMetrics are fleetd's Prometheus metrics. Replica counts and restarts are read from the
+/// controller just before each scrape; per-replica cpu and memory from the cgroups of the
+/// containers in this node's runtime that carry <see cref="ReplicaIdAnnotation"/>; API
+/// durations are measured by <see cref="ApiMetricsInterceptor"/>; image pulls and reconcile
+/// passes report through <see cref="ObserveImagePull"/> and <see cref="ObserveReconcile"/>.
 /// </summary>
 internal static class FleetMetrics
 {
@@ -31,12 +34,42 @@ internal static class FleetMetrics
         "fleet_api_request_duration_seconds", "Duration of fleet.v1 API calls.",
         new HistogramConfiguration { LabelNames = ["method", "code"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
 
+    /// <summary>ReplicaIdAnnotation marks a container as a replica (its value is the replica id).</summary>
+    public const string ReplicaIdAnnotation = "org.fleet.replica.id";
+
+    public static readonly Gauge ReplicaCpuSeconds = Metrics.CreateGauge(
+        "fleet_replica_cpu_seconds_total", "CPU time used by a replica's processes (cgroup cpu.stat usage).", "replica", "service");
+
+    public static readonly Gauge ReplicaMemoryBytes = Metrics.CreateGauge(
+        "fleet_replica_memory_bytes", "Memory charged to a replica's cgroup now.", "replica", "service");
+
+    public static readonly Gauge ReplicaRestarts = Metrics.CreateGauge(
+        "fleet_replica_restarts", "Times a replica was restarted by its restart policy.", "replica", "service");
+
+    public static readonly Histogram ImagePullDuration = Metrics.CreateHistogram(
+        "fleet_image_pull_duration_seconds", "Duration of image pulls into this node's store.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.05, 2, 12) });
+
+    public static readonly Histogram ReconcileDuration = Metrics.CreateHistogram(
+        "fleet_reconcile_duration_seconds", "Duration of one reconcile pass.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+
+    /// <summary>ObserveImagePull records one pull; every pull path of the node calls it.</summary>
+    public static void ObserveImagePull(TimeSpan duration) => ImagePullDuration.Observe(duration.TotalSeconds);
+
+    /// <summary>ObserveReconcile records one reconcile pass.</summary>
+    public static void ObserveReconcile(TimeSpan duration) => ReconcileDuration.Observe(duration.TotalSeconds);
+
     /// <summary>Register refreshes the gauges before each scrape.</summary>
-    public static void Register(ActorRegistry registry, ActorSystem system)
+    public static void Register(ActorRegistry registry, ActorSystem system, Lazy<IContainerRuntime?>? runtime = null)
     {
         Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
         {
             ClusterMembers.Set(Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
+            if (runtime?.Value is { } containers)
+            {
+                CollectContainers(containers);
+            }
             try
             {
                 var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
@@ -53,11 +86,17 @@ internal static class FleetMetrics
                 }
                 foreach (var gauge in new[] { ReplicasDesired, ReplicasRunning, ReplicasHealthy })
                 {
-                    foreach (var labels in gauge.GetAllLabelValues().Where(l => !seen.Contains(l[0])).ToList())
-                    {
-                        gauge.RemoveLabelled(labels);
-                    }
+                    Prune(gauge, seen);
                 }
+                var replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(
+                    new ControllerProtocol.GetReplicas(null), TimeSpan.FromSeconds(2), cancellationToken);
+                var ids = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var replica in replicas.Replicas)
+                {
+                    ids.Add(replica.Id.ToString());
+                    ReplicaRestarts.WithLabels(replica.Id.ToString(), replica.Service.Value).Set(replica.Restarts);
+                }
+                Prune(ReplicaRestarts, ids);
             }
             catch (AskTimeoutException)
             {
@@ -65,9 +104,53 @@ internal static class FleetMetrics
             }
         });
     }
+
+    /// <summary>CollectContainers reads the cgroup counters of every replica container on this node.</summary>
+    internal static void CollectContainers(IContainerRuntime runtime)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        IReadOnlyList<ContainerState> states;
+        try
+        {
+            states = runtime.List();
+        }
+        catch (ContainerRuntimeException)
+        {
+            return;
+        }
+        foreach (var state in states)
+        {
+            if (!state.Annotations.TryGetValue(ReplicaIdAnnotation, out var id) || string.IsNullOrEmpty(id) || state.Status != ContainerStatus.Running)
+            {
+                continue;
+            }
+            try
+            {
+                var stats = runtime.Stats(state.Id);
+                var service = Fleet.Core.Ids.ReplicaId.TryParse(id, out var replica, out _) ? replica.Service.Value : "";
+                ReplicaCpuSeconds.WithLabels(id, service).Set(stats.CpuUsageNs / 1e9);
+                ReplicaMemoryBytes.WithLabels(id, service).Set(stats.MemoryUsageBytes);
+                seen.Add(id);
+            }
+            catch (ContainerRuntimeException)
+            {
+                // stopped between List and Stats
+            }
+        }
+        Prune(ReplicaCpuSeconds, seen);
+        Prune(ReplicaMemoryBytes, seen);
+    }
+
+    private static void Prune(Gauge gauge, HashSet<string> keep)
+    {
+        foreach (var labels in gauge.GetAllLabelValues().Where(l => !keep.Contains(l[0])).ToList())
+        {
+            gauge.RemoveLabelled(labels);
+        }
+    }
 }
 
-/// <summary>ApiMetricsInterceptor times every unary API call.</summary>
+/// <summary>ApiMetricsInterceptor times every API call (a streaming call until its stream ends).</summary>
 internal sealed class ApiMetricsInterceptor : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
@@ -87,7 +170,52 @@ internal sealed class ApiMetricsInterceptor : Interceptor
         }
         finally
         {
-            FleetMetrics.ApiRequestDuration.WithLabels(method, code).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Observe(method, code, started);
         }
     }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var method = context.Method[(context.Method.LastIndexOf('/') + 1)..];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var code = "OK";
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (RpcException e)
+        {
+            code = e.StatusCode.ToString();
+            throw;
+        }
+        finally
+        {
+            Observe(method, code, started);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var method = context.Method[(context.Method.LastIndexOf('/') + 1)..];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var code = "OK";
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (RpcException e)
+        {
+            code = e.StatusCode.ToString();
+            throw;
+        }
+        finally
+        {
+            Observe(method, code, started);
+        }
+    }
+
+    private static void Observe(string method, string code, long started) =>
+        FleetMetrics.ApiRequestDuration.WithLabels(method, code).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
 }

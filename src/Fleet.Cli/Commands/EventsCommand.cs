@@ -1,9 +1,14 @@
 using System.CommandLine;
 using Fleet.Api.V1;
+using Grpc.Core;
 
 namespace Fleet.Cli.Commands;
 
-/// <summary>EventsCommand is <c>fleetctl events [--limit N] [-o json]</c>: the most recent changes to the desired state, oldest first.</summary>
+/// <summary>
+/// EventsCommand is <c>fleetctl events [--limit N] [-f] [-o json]</c>: the most recent changes to
+/// the desired state, oldest first; with -f then each new one as it happens until interrupted
+/// (with -o json, one JSON object per line).
+/// </summary>
 public static class EventsCommand
 {
     public static readonly Option<int> Limit = new("--limit", "-n")
@@ -11,6 +16,8 @@ public static class EventsCommand
         Description = "How many recent events to show.",
         DefaultValueFactory = _ => 50,
     };
+
+    public static readonly Option<bool> Follow = new("--follow", "-f") { Description = "Keep printing new events until interrupted." };
 
     public static readonly Option<string?> Format = Output.FormatOption();
 
@@ -20,31 +27,72 @@ public static class EventsCommand
     {
         var command = new Command("events", "Show recent cluster events (services applied, scaled, deleted).");
         command.Options.Add(Limit);
+        command.Options.Add(Follow);
         command.Options.Add(Format);
         command.Options.Add(Server);
-        command.SetAction((parsed, _) => Execute(
-            parsed.GetValue(Limit), Output.Parse(parsed.GetValue(Format)), ServerConnection.Resolve(parsed.GetValue(Server)), stdout, stderr));
+        command.SetAction((parsed, cancellationToken) => Execute(
+            parsed.GetValue(Limit), parsed.GetValue(Follow), Output.Parse(parsed.GetValue(Format)), ServerConnection.Resolve(parsed.GetValue(Server)), stdout, stderr, cancellationToken));
         return command;
     }
 
     public static Task<int> Execute(int limit, OutputFormat format, string server, TextWriter stdout, TextWriter stderr) =>
-        ServerConnection.Call(server, stderr, async (client, options) =>
+        Execute(limit, follow: false, format, server, stdout, stderr, CancellationToken.None);
+
+    public static Task<int> Execute(int limit, bool follow, OutputFormat format, string server, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
+        ServerConnection.Call(server, stderr, follow ? null : ServerConnection.CallTimeout, cancellationToken, async (client, options) =>
         {
+            // The watch starts first, so nothing recorded between the two calls is missed.
+            using var watch = follow ? client.WatchEvents(new WatchEventsRequest(), options) : null;
             var events = (await client.GetEventsAsync(new GetEventsRequest { Limit = Math.Max(limit, 1) }, options)).Events;
-            if (format == OutputFormat.Json)
+            if (!follow)
             {
-                Output.WriteJson(stdout, events.Select(e => new
+                if (format == OutputFormat.Json)
                 {
-                    at = Output.Time(e.At),
-                    kind = e.Kind,
-                    service = e.Service,
-                    generation = e.Generation,
-                    message = e.Message,
-                }));
+                    Output.WriteJson(stdout, events.Select(Json));
+                }
+                else
+                {
+                    Output.WriteTable(stdout, Headers, events.Select(Row));
+                }
                 return ExitCodes.Ok;
             }
-            Output.WriteTable(stdout, ["TIME", "KIND", "SERVICE", "GENERATION", "MESSAGE"], events.Select(e => (IReadOnlyList<string>)
-                [Output.Time(e.At) ?? "-", e.Kind, e.Service, e.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message]));
+            // Following: fixed-width rows (a table cannot be aligned before its rows are known) or JSON lines.
+            foreach (var e in events)
+            {
+                await WriteFollowed(stdout, e, format);
+            }
+            await foreach (var e in watch!.ResponseStream.ReadAllAsync(options.CancellationToken))
+            {
+                await WriteFollowed(stdout, e, format);
+            }
             return ExitCodes.Ok;
         });
+
+    private static readonly string[] Headers = ["TIME", "KIND", "SERVICE", "GENERATION", "MESSAGE"];
+
+    private static object Json(Event e) => new
+    {
+        at = Output.Time(e.At),
+        kind = e.Kind,
+        service = e.Service,
+        generation = e.Generation,
+        message = e.Message,
+    };
+
+    private static IReadOnlyList<string> Row(Event e) =>
+        [Output.Time(e.At) ?? "-", e.Kind, e.Service, e.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message];
+
+    private static async Task WriteFollowed(TextWriter stdout, Event e, OutputFormat format)
+    {
+        if (format == OutputFormat.Json)
+        {
+            await stdout.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(Json(e), Output.CompactJson));
+        }
+        else
+        {
+            var row = Row(e);
+            await stdout.WriteLineAsync($"{row[0],-24} {row[1],-8} {row[2],-20} {row[3],-4} {row[4]}".TrimEnd());
+        }
+        await stdout.FlushAsync();
+    }
 }

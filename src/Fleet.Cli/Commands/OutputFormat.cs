@@ -24,6 +24,13 @@ public static class Output
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>CompactJson writes one JSON object per line (streams followed with -f).</summary>
+    public static readonly JsonSerializerOptions CompactJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     /// <summary>FormatOption is `-o json|wide`.</summary>
     public static Option<string?> FormatOption()
     {

@@ -39,7 +39,15 @@ public static class ServerConnection
     /// Call opens a channel to <paramref name="server"/>, runs <paramref name="call"/> and turns
     /// transport and server errors into one line on <paramref name="stderr"/>.
     /// </summary>
-    public static async Task<int> Call(string server, TextWriter stderr, Func<FleetService.FleetServiceClient, CallOptions, Task<int>> call)
+    public static Task<int> Call(string server, TextWriter stderr, Func<FleetService.FleetServiceClient, CallOptions, Task<int>> call) =>
+        Call(server, stderr, CallTimeout, CancellationToken.None, call);
+
+    /// <summary>
+    /// Call with a <paramref name="timeout"/> (null for streams that last until the user stops
+    /// them) and a token cancelled by Ctrl-C: a call the user cancelled ends with exit 0.
+    /// A server's INVALID_ARGUMENT (the input was read and found wrong) is exit 2.
+    /// </summary>
+    public static async Task<int> Call(string server, TextWriter stderr, TimeSpan? timeout, CancellationToken cancellationToken, Func<FleetService.FleetServiceClient, CallOptions, Task<int>> call)
     {
         ArgumentNullException.ThrowIfNull(stderr);
         ArgumentNullException.ThrowIfNull(call);
@@ -53,12 +61,20 @@ public static class ServerConnection
         var client = new FleetService.FleetServiceClient(channel);
         try
         {
-            return await call(client, new CallOptions(deadline: DateTime.UtcNow.Add(CallTimeout)));
+            return await call(client, new CallOptions(deadline: timeout is { } t ? DateTime.UtcNow.Add(t) : null, cancellationToken: cancellationToken));
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
         }
         catch (RpcException e)
         {
             await stderr.WriteLineAsync($"error: {Describe(e, server)}");
-            return ExitCodes.Failure;
+            return e.StatusCode == StatusCode.InvalidArgument ? ExitCodes.Invalid : ExitCodes.Failure;
         }
     }
 

@@ -15,7 +15,7 @@ namespace Fleet.Daemon.Api;
 /// cluster controller singleton (through its proxy, so any node can serve it). Rejections become
 /// gRPC statuses with the controller's message; a controller that does not answer is UNAVAILABLE.
 /// </summary>
-internal sealed class FleetApiService(ActorRegistry registry, TimeProvider clock) : FleetService.FleetServiceBase
+internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvider clock, NodeVerbs node) : FleetService.FleetServiceBase
 {
     /// <summary>AskTimeout bounds every call to the controller.</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);

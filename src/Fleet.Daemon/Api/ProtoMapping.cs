@@ -49,9 +49,9 @@ internal static class ProtoMapping
         return replica;
     }
 
-    public static Node ToProto(this NodeStatus status, int replicas)
+    public static Fleet.Api.V1.Node ToProto(this NodeStatus status, int replicas)
     {
-        var node = new Node
+        var node = new Fleet.Api.V1.Node
         {
             Name = status.Name.Value,
             Address = status.Address,

@@ -1,0 +1,342 @@
+using System.Threading.Channels;
+using Fleet.Api.V1;
+using Fleet.Build;
+using Fleet.Core.Ids;
+using Fleet.Core.State;
+using Fleet.Images.Distribution;
+using Fleet.Images.Oci;
+using Fleet.Images.Store;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Status = Grpc.Core.Status;
+using BuildRequest = Fleet.Api.V1.BuildRequest;
+using ApiEvent = Fleet.Api.V1.Event;
+using ApiImage = Fleet.Api.V1.Image;
+using ApiVolume = Fleet.Api.V1.Volume;
+using ApiBuildResult = Fleet.Api.V1.BuildResult;
+
+namespace Fleet.Daemon.Api;
+
+/// <summary>
+/// The verbs served from this node's own data (logs, exec, images, volumes) and the event
+/// stream. Refusals are gRPC statuses with one clear message: NOT_FOUND, INVALID_ARGUMENT,
+/// FAILED_PRECONDITION (in use, not running).
+/// </summary>
+internal sealed partial class FleetApiService
+{
+    /// <summary>EventPollInterval is how often WatchEvents asks the controller for new events.</summary>
+    public static readonly TimeSpan EventPollInterval = TimeSpan.FromMilliseconds(300);
+
+    public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<ApiEvent> responseStream, ServerCallContext context)
+    {
+        // Events carry no sequence number on the wire: a (time, kind, service, generation) key
+        // tells a new one from one already sent.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in (await Ask<ControllerProtocol.EventsResponse>(new ControllerProtocol.GetEvents(DefaultEventLimit), context)).Events)
+        {
+            seen.Add(Key(e.ToProto()));
+        }
+        while (!context.CancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(EventPollInterval, context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            ControllerProtocol.EventsResponse answer;
+            try
+            {
+                answer = await Ask<ControllerProtocol.EventsResponse>(new ControllerProtocol.GetEvents(DefaultEventLimit), context);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                continue; // the controller moves or restarts; keep watching
+            }
+            foreach (var e in answer.Events.Select(e => e.ToProto()))
+            {
+                if (seen.Add(Key(e)))
+                {
+                    await responseStream.WriteAsync(e, context.CancellationToken);
+                }
+            }
+        }
+
+        static string Key(ApiEvent e) => $"{e.At}|{e.Kind}|{e.Service}|{e.Generation}|{e.Message}";
+    }
+
+    public override async Task Logs(LogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.Target))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "logs needs a replica id or a service name"));
+        }
+        var replicas = node.Logs.Resolve(request.Target);
+        if (replicas.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no replica or service `{request.Target}` has logs on this node"));
+        }
+        try
+        {
+            await foreach (var entry in node.Logs.ReadAsync(request.Target, replicas, request.Follow, request.HasTail ? request.Tail : -1, context.CancellationToken))
+            {
+                await responseStream.WriteAsync(new LogLine
+                {
+                    Replica = entry.Replica,
+                    Time = Timestamp.FromDateTimeOffset(entry.Time),
+                    Stream = entry.Stream,
+                    Text = entry.Text,
+                }, context.CancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // the client stopped following
+        }
+    }
+
+    public override async Task Exec(ExecRequest request, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
+    {
+        if (!ReplicaId.TryParse(request.Replica, out var id, out var error))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        }
+        if (request.Command.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "exec needs a command"));
+        }
+        if (node.Exec.Check(node.Runtime.Value, id.ToString()) is { } refusal)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal));
+        }
+        await foreach (var chunk in node.Exec.RunAsync(id.ToString(), request.Command, context.CancellationToken))
+        {
+            var output = chunk.ExitCode is { } code ? new ExecOutput { ExitCode = code }
+                : chunk.IsStderr ? new ExecOutput { Stderr = ByteString.CopyFrom(chunk.Data.Span) }
+                : new ExecOutput { Stdout = ByteString.CopyFrom(chunk.Data.Span) };
+            await responseStream.WriteAsync(output, context.CancellationToken);
+        }
+    }
+
+    public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildOutput> responseStream, ServerCallContext context)
+    {
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != BuildRequest.PartOneofCase.Start)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "a build starts with its options (BuildStart), then the context"));
+        }
+        var start = requestStream.Current.Start;
+        var tag = Reference(start.Tag);
+        // The context is spooled to a file so a large one never sits in memory.
+        var spool = Path.Combine(Path.GetTempPath(), $"fleetd-context-{Guid.NewGuid():N}.tar");
+        try
+        {
+            await using (var file = File.Create(spool))
+            {
+                while (await requestStream.MoveNext(context.CancellationToken))
+                {
+                    if (requestStream.Current.PartCase == BuildRequest.PartOneofCase.Context)
+                    {
+                        requestStream.Current.Context.WriteTo(file);
+                    }
+                }
+            }
+            Fleet.Build.BuildResult result;
+            await using (var tar = File.OpenRead(spool))
+            {
+                try
+                {
+                    result = await node.Images.BuildAsync(tar, tag, start.Fleetfile, start.BuildArgs, start.NoCache, context.CancellationToken);
+                }
+                catch (FleetfileException e)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+                }
+                catch (BuildException e)
+                {
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"the build context is not a tar: {e.Message}"));
+                }
+            }
+            foreach (var step in result.Steps)
+            {
+                await responseStream.WriteAsync(new BuildOutput { Step = step }, context.CancellationToken);
+            }
+            await responseStream.WriteAsync(new BuildOutput
+            {
+                Result = new ApiBuildResult
+                {
+                    Reference = tag.ToString(),
+                    Digest = result.ManifestDigest.ToString(),
+                    Size = result.ManifestSize + result.Manifest.Config.Size + result.Manifest.Layers.Sum(l => l.Size),
+                    CachedSteps = result.CachedSteps,
+                },
+            }, context.CancellationToken);
+        }
+        finally
+        {
+            File.Delete(spool);
+        }
+    }
+
+    public override Task Push(PushRequest request, IServerStreamWriter<TransferProgress> responseStream, ServerCallContext context)
+    {
+        var reference = Reference(request.Reference);
+        if (node.Images.Find(reference) is null)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no image {reference} in this node's store (build or pull it first)"));
+        }
+        return Transfer(responseStream, context, reference, "push", progress => node.Images.PushAsync(reference, progress, context.CancellationToken));
+    }
+
+    public override Task Pull(PullRequest request, IServerStreamWriter<TransferProgress> responseStream, ServerCallContext context)
+    {
+        var reference = Reference(request.Reference);
+        return Transfer(responseStream, context, reference, "pull", progress => node.Images.PullAsync(reference, progress, context.CancellationToken));
+    }
+
+    /// <summary>
+    /// Transfer runs a push or pull, passing its progress (reported from many threads) through
+    /// a channel to the one response stream, and ends with a message carrying the digest.
+    /// </summary>
+    private async Task Transfer(IServerStreamWriter<TransferProgress> responseStream, ServerCallContext context, ImageReference reference, string verb, Func<IProgress<PullProgress>, Task<Digest>> run)
+    {
+        var channel = Channel.CreateUnbounded<PullProgress>(new UnboundedChannelOptions { SingleReader = true });
+        var work = Task.Run(async () =>
+        {
+            try
+            {
+                return await run(new ChannelProgress(channel.Writer));
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+            }
+        });
+        await foreach (var p in channel.Reader.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new TransferProgress
+            {
+                Digest = p.Digest.ToString(),
+                Phase = Phase(p.Phase),
+                Current = p.Current,
+                Total = p.Total,
+            }, context.CancellationToken);
+        }
+        Digest digest;
+        try
+        {
+            digest = await work;
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException or ManifestException or ContentStoreException or KeyNotFoundException)
+        {
+            throw new RpcException(new Status(e is KeyNotFoundException ? StatusCode.NotFound : StatusCode.FailedPrecondition, $"{verb} {reference}: {e.Message}"));
+        }
+        if (verb == "pull")
+        {
+            ImageLog.Pulled(node.Logger, reference.ToString(), digest.ToString());
+        }
+        else
+        {
+            ImageLog.Pushed(node.Logger, reference.ToString(), digest.ToString());
+        }
+        await responseStream.WriteAsync(new TransferProgress { Result = digest.ToString() }, context.CancellationToken);
+    }
+
+    private sealed class ChannelProgress(ChannelWriter<PullProgress> writer) : IProgress<PullProgress>
+    {
+        public void Report(PullProgress value) => writer.TryWrite(value);
+    }
+
+    private static string Phase(PullPhase phase) => phase switch
+    {
+        PullPhase.AlreadyPresent => "already-present",
+        _ => phase.ToString().ToLowerInvariant(),
+    };
+
+    public override Task<ListImagesResponse> ListImages(ListImagesRequest request, ServerCallContext context)
+    {
+        var response = new ListImagesResponse();
+        response.Images.AddRange(node.Images.List().Select(i => new ApiImage
+        {
+            Reference = i.Reference,
+            Digest = i.Digest,
+            Size = i.Size,
+            Created = i.Created is { } at ? Timestamp.FromDateTimeOffset(at) : null,
+        }));
+        return Task.FromResult(response);
+    }
+
+    public override async Task<RemoveImageResponse> RemoveImage(RemoveImageRequest request, ServerCallContext context)
+    {
+        var reference = Reference(request.Reference);
+        var record = node.Images.Find(reference)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"no image {reference} in this node's store"));
+        var users = (await DeclaredServices(context))
+            .Where(s => s.Image.ToString() == reference.ToString())
+            .Select(s => s.Name.Value)
+            .ToList();
+        if (users.Count > 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"image {reference} is being used by service {string.Join(", ", users)}; delete the service or change its image first"));
+        }
+        node.Images.Remove(reference);
+        return new RemoveImageResponse { Reference = reference.ToString(), Digest = record.Digest };
+    }
+
+    public override async Task<ListVolumesResponse> ListVolumes(ListVolumesRequest request, ServerCallContext context)
+    {
+        var services = await DeclaredServices(context);
+        var response = new ListVolumesResponse();
+        response.Volumes.AddRange(node.Volumes.List().Select(v =>
+        {
+            var volume = new ApiVolume { Name = v.Name, Size = v.Size, Created = Timestamp.FromDateTimeOffset(v.Created) };
+            volume.UsedBy.AddRange(UsersOf(services, v.Name));
+            return volume;
+        }));
+        return response;
+    }
+
+    public override async Task<RemoveVolumeResponse> RemoveVolume(RemoveVolumeRequest request, ServerCallContext context)
+    {
+        if (!VolumeName.TryParse(request.Name, out var name, out var error))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        }
+        if (!node.Volumes.Exists(name))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no volume {name} on this node"));
+        }
+        var users = UsersOf(await DeclaredServices(context), name.Value);
+        if (users.Count > 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"volume {name} is in use by service {string.Join(", ", users)}; delete the service or remove the mount first"));
+        }
+        node.Volumes.Remove(name);
+        return new RemoveVolumeResponse { Name = name.Value };
+    }
+
+    private static List<string> UsersOf(IReadOnlyList<Core.Specs.ServiceSpec> services, string volume) =>
+        [.. services.Where(s => s.Volumes.Any(m => m.Name.Value == volume)).Select(s => s.Name.Value).Order(StringComparer.Ordinal)];
+
+    private async Task<IReadOnlyList<Core.Specs.ServiceSpec>> DeclaredServices(ServerCallContext context) =>
+        [.. (await Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), context)).Services.Select(s => s.Entry.Spec)];
+
+    private static ImageReference Reference(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "an image reference is required (e.g. app:v1 or 127.0.0.1:4051/app:v1)"));
+        }
+        return ImageReference.TryParse(text.Trim(), out var reference, out var error)
+            ? reference!
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"`{text}`: {error}"));
+    }
+}
