@@ -22,8 +22,8 @@ public static class DaemonCommand
 
     public static readonly Option<DriverKind> Driver = new("--driver")
     {
-        Description = "How replicas are run: none (no container runtime in this build; starts are reported failed) or memory (pretend replicas, for tests and demos).",
-        DefaultValueFactory = _ => DriverKind.None,
+        Description = "How replicas are run: container (real containers, the default), memory (pretend replicas, for tests and demos) or none (every start is reported failed).",
+        DefaultValueFactory = _ => DriverKind.Container,
     };
 
     public static readonly Option<LogFormat> LogFormatOption = new("--log-format")

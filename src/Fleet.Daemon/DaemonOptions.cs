@@ -11,6 +11,9 @@ public enum DriverKind
 
     /// <summary>Memory: pretend replicas (control-plane tests and demos only; nothing runs).</summary>
     Memory,
+
+    /// <summary>Container: real containers through the native runtime (the default).</summary>
+    Container,
 }
 
 /// <summary>LogFormat selects the console log format.</summary>
@@ -30,7 +33,7 @@ public sealed record DaemonArguments
     public int? ApiPort { get; init; }
     public int? HttpPort { get; init; }
     public int? ClusterPort { get; init; }
-    public DriverKind Driver { get; init; } = DriverKind.None;
+    public DriverKind Driver { get; init; } = DriverKind.Container;
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
 }
 

@@ -65,9 +65,14 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
-                Driver = options.Driver == DriverKind.Memory
-                    ? node => new InMemoryReplicaDriver(node)
-                    : node => new UnavailableReplicaDriver(node),
+                Driver = options.Driver switch
+                {
+                    DriverKind.Memory => node => new InMemoryReplicaDriver(node),
+                    // Loopback-only until the node network (BridgeNetwork) is wired in.
+                    DriverKind.Container => node => Fleet.Node.Replicas.ContainerReplicaDriver.Create(
+                        node, new Fleet.Node.NodePaths(options.DataDir), new Fleet.Node.Replicas.LoopbackOnlyNetwork()),
+                    _ => node => new UnavailableReplicaDriver(node),
+                },
             });
         });
 

@@ -1,0 +1,29 @@
+using Fleet.Runtime.Oci;
+
+namespace Fleet.Node.Replicas;
+
+/// <summary>ContainerDriverOptions are the knobs of <see cref="ContainerReplicaDriver"/>; every default is Docker's where Docker has one.</summary>
+public sealed record ContainerDriverOptions
+{
+    /// <summary>StopGracePeriod is how long a replica has after its stop signal before SIGKILL (Docker's 10 s).</summary>
+    public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>WatchInterval is how often one timer reads every replica's state to notice exits and due probes.</summary>
+    public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public RestartBackoff Backoff { get; init; } = new();
+
+    /// <summary>LogMaxBytes is the size at which a replica's log is rotated (Docker's json-file max-size).</summary>
+    public long LogMaxBytes { get; init; } = 10 * 1024 * 1024;
+
+    /// <summary>LogFiles is how many log files a replica keeps (Docker's json-file max-file).</summary>
+    public int LogFiles { get; init; } = 3;
+
+    /// <summary>
+    /// CgroupParent is the cgroup every replica of this driver lives under; by default
+    /// <c>/fleet/&lt;node&gt;-&lt;8 hex of the data dir&gt;</c>, unique per node and data dir.
+    /// </summary>
+    public string? CgroupParent { get; init; }
+
+    public OciConfigOptions Oci { get; init; } = OciConfigOptions.Default;
+}

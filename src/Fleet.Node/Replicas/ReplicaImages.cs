@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Fleet.Core.Ids;
+using Fleet.Images.Distribution;
+using Fleet.Images.Oci;
+using Fleet.Images.Store;
+using Fleet.Images.Unpack;
+using Fleet.Runtime.Oci;
+using CoreImageConfig = Fleet.Core.Oci.ImageConfig;
+
+namespace Fleet.Node.Replicas;
+
+/// <summary>ResolvedImage is an image ready to run: its digest, its config and its unpacked layers (topmost first).</summary>
+public sealed record ResolvedImage(ImageReference Reference, Digest Digest, string MediaType, CoreImageConfig Config, IReadOnlyList<string> Layers);
+
+/// <summary>
+/// ReplicaImages finds a replica's image on this node or pulls it. As Docker does for a tag it
+/// built, an image named in the node's catalog is used as it is (no registry round trip);
+/// otherwise it is pulled. Images of live replicas stay safe from garbage collection through
+/// <see cref="IGcRoots"/> (a lease would die with this process; an adopted replica needs its
+/// layers after a fleetd restart too).
+/// </summary>
+public sealed class ReplicaImages(ContentStore store, ImagePuller? puller) : IGcRoots
+{
+    private readonly ConcurrentDictionary<ReplicaId, Descriptor> _inUse = new();
+
+    public ContentStore Store => store;
+
+    /// <summary>
+    /// ResolveAsync returns the image of <paramref name="reference"/>; <paramref name="pulling"/>
+    /// is called before a pull starts. Registry and store errors propagate with their messages.
+    /// </summary>
+    public async Task<ResolvedImage> ResolveAsync(ImageReference reference, Action pulling, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(pulling);
+        Digest digest;
+        string mediaType;
+        if (store.Images.Get(reference.ToString()) is { } local)
+        {
+            digest = local.TargetDigest;
+            mediaType = local.MediaType;
+        }
+        else
+        {
+            if (puller is null)
+            {
+                throw new ImageNotFoundException($"{reference}: not on this node and no registry access is configured");
+            }
+            pulling();
+            var pulled = await puller.PullAsync(reference, cancellationToken: cancellationToken).ConfigureAwait(false);
+            digest = pulled.Digest;
+            mediaType = pulled.MediaType;
+        }
+        var (_, manifest) = await StoredImages.ResolveManifestAsync(store, digest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var configBytes = await store.ReadAllBytesAsync(manifest.Config.ParsedDigest, cancellationToken).ConfigureAwait(false);
+        var config = ImageConfigReader.FromDocument(System.Text.Encoding.UTF8.GetString(configBytes));
+        var chainIds = await StoredImages.UnpackAsync(store, digest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var layers = chainIds.Reverse().Select(store.Snapshots.PathOf).ToList();
+        return new ResolvedImage(reference, digest, mediaType, config, layers);
+    }
+
+    /// <summary>Hold protects the image of a live replica from collection.</summary>
+    public void Hold(ReplicaId id, string digest, string? mediaType = null) =>
+        _inUse[id] = new Descriptor { Digest = digest, MediaType = mediaType ?? "" };
+
+    /// <summary>Release ends the protection given by <see cref="Hold"/>.</summary>
+    public void Release(ReplicaId id) => _inUse.TryRemove(id, out _);
+
+    /// <summary>Roots are the images of the replicas this node holds.</summary>
+    public IEnumerable<Descriptor> Roots() => [.. _inUse.Values];
+}
