@@ -6,6 +6,8 @@ using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
 using Fleet.Registry;
+using Fleet.Daemon.Mesh;
+using Fleet.Node.Mesh;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
 
@@ -45,6 +47,10 @@ public static class FleetDaemon
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services => new MeshRouter(
+            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options) },
+            services.GetRequiredService<ILogger<MeshRouter>>()));
+        builder.Services.AddHostedService<MeshFeeder>();
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddFleetNodeServices(options);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>

@@ -1,0 +1,144 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Fleet.Cluster.Hosting;
+using Fleet.Core.State;
+using Fleet.Node.Mesh;
+using Prometheus;
+
+namespace Fleet.Daemon.Mesh;
+
+/// <summary>
+/// MeshFeeder keeps this node's <see cref="MeshRouter"/> in step with the cluster: every
+/// <see cref="Interval"/> it asks the controller (through the singleton proxy, as the API does)
+/// for the declared services and the observed replicas, plans the routes
+/// (<see cref="MeshRoutes.Plan"/>) and hands them to the router only when they changed. When the
+/// controller does not answer (fail-over, start-up) the mesh keeps its last routes, so
+/// published ports go on serving the replicas it knew.
+/// </summary>
+internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, ILogger<MeshFeeder> logger) : BackgroundService
+{
+    /// <summary>Interval is how often the controller is asked (the controller offers no subscription yet).</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>AskTimeout bounds one question; a slow controller only delays the next update.</summary>
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly Gauge Connections = Metrics.CreateGauge(
+        "fleet_mesh_connections", "Connections open through the routing mesh on this node, per service (held = waiting for a backend).", "service", "state");
+
+    private static readonly Counter ConnectionsTotal = Metrics.CreateCounter(
+        "fleet_mesh_connections_total", "Connections accepted by the routing mesh on this node, per service.", "service");
+
+    private static readonly Gauge PortListening = Metrics.CreateGauge(
+        "fleet_mesh_port_listening", "1 when every listen address of a published port is bound, 0 when one cannot be (see the log).", "port", "service");
+
+    private IReadOnlyList<MeshRoute> _current = [];
+    private bool _controllerSilent;
+    private bool _controllerAnswered;
+    private HashSet<(string Port, string Service)> _published = [];
+
+    /// <summary>
+    /// ListenAddresses chooses where published ports answer: every address (loopback included)
+    /// for a single node and for nodes on their own machines, but only the node's own loopback
+    /// address when it has one (several nodes on one machine: 127.0.0.1, .2, .3), because a
+    /// wildcard listener would take the port from the other nodes.
+    /// </summary>
+    public static IReadOnlyList<IPAddress> ListenAddresses(DaemonOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clustered = options.SeedNodes.Count > 0;
+        return clustered && IPAddress.TryParse(options.Address, out var address) && IPAddress.IsLoopback(address)
+            ? [address]
+            : [IPAddress.Any];
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+                await timer.WaitForNextTickAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // The feeder must outlive any one failed round; the next one retries.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogRefreshFailed(logger, e);
+                await Task.Delay(Interval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
+        ControllerProtocol.ServicesResponse services;
+        ControllerProtocol.ReplicasResponse replicas;
+        try
+        {
+            services = await controller.Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), AskTimeout, cancellationToken);
+            replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(null), AskTimeout, cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            // Before the first answer this is only start-up (the singleton is not up yet).
+            if (!_controllerSilent && _controllerAnswered)
+            {
+                LogControllerSilent(logger, AskTimeout.TotalSeconds, _current.Count);
+            }
+            _controllerSilent = true;
+            return;
+        }
+        _controllerSilent = false;
+        _controllerAnswered = true;
+
+        var routes = MeshRoutes.Plan(services.Services.Select(s => s.Entry.Spec), replicas.Replicas);
+        if (!MeshRoutes.SameRoutes(routes, _current))
+        {
+            router.Update(routes);
+            _current = routes;
+            LogRoutes(logger, routes.Count, routes.Sum(r => r.Backends.Count));
+        }
+        Publish();
+    }
+
+    private void Publish()
+    {
+        foreach (var counters in router.Counters)
+        {
+            var service = counters.Service.Value;
+            Connections.WithLabels(service, "active").Set(counters.Active);
+            Connections.WithLabels(service, "held").Set(counters.Held);
+            ConnectionsTotal.WithLabels(service).IncTo(counters.Total);
+        }
+        var published = new HashSet<(string, string)>();
+        foreach (var port in router.Status)
+        {
+            var labels = (port.PublishedPort.ToString(System.Globalization.CultureInfo.InvariantCulture), port.Service.Value);
+            published.Add(labels);
+            PortListening.WithLabels(labels.Item1, labels.Item2).Set(port.Error is null ? 1 : 0);
+        }
+        foreach (var gone in _published.Where(p => !published.Contains(p)))
+        {
+            PortListening.RemoveLabelled(gone.Item1, gone.Item2);
+        }
+        _published = published;
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "mesh: {Routes} published port(s), {Backends} backend(s)")]
+    private static partial void LogRoutes(ILogger logger, int routes, int backends);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "mesh: the cluster controller did not answer within {Seconds}s; keeping the {Routes} route(s) known so far")]
+    private static partial void LogControllerSilent(ILogger logger, double seconds, int routes);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "mesh: updating the routes failed; retrying")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
+
+namespace Fleet.Node.Mesh;
+
+/// <summary>
+/// MeshRoute is one published port of a service and where its connections may go: the
+/// endpoints (replica address, container port) of the replicas that may take new connections.
+/// An empty <see cref="Backends"/> keeps the port open; connections then wait for a backend.
+/// </summary>
+public sealed record MeshRoute(int PublishedPort, PortProtocol Protocol, ServiceName Service, IReadOnlyList<IPEndPoint> Backends)
+{
+    /// <summary>SameAs compares two routes by value, backends as a set.</summary>
+    public bool SameAs(MeshRoute other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return PublishedPort == other.PublishedPort && Protocol == other.Protocol && Service == other.Service
+               && Backends.Count == other.Backends.Count && Backends.ToHashSet().SetEquals(other.Backends);
+    }
+}
+
+/// <summary>MeshBalancing says how new connections are spread over a route's backends.</summary>
+public enum MeshBalancing
+{
+    /// <summary>RoundRobin takes the backends in turn (what Swarm's IPVS mesh does).</summary>
+    RoundRobin,
+
+    /// <summary>LeastConnections takes the backend with the fewest open connections, in turn on ties.</summary>
+    LeastConnections,
+}
+
+/// <summary>MeshOptions configure a <see cref="MeshRouter"/>.</summary>
+public sealed record MeshOptions
+{
+    /// <summary>
+    /// ListenAddresses are the node addresses published ports answer on. The default (any IPv4
+    /// address) includes loopback; several nodes on one machine each take their own 127.0.0.x.
+    /// </summary>
+    public IReadOnlyList<IPAddress> ListenAddresses { get; init; } = [IPAddress.Any];
+
+    public MeshBalancing Balancing { get; init; } = MeshBalancing.RoundRobin;
+
+    /// <summary>
+    /// HoldTime is how long a connection that finds no backend waits for one to appear before it
+    /// is closed — long enough for a replica to start (scale from zero, a restart).
+    /// </summary>
+    public TimeSpan HoldTime { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>ConnectTimeout bounds one attempt to reach a backend; then the next one is tried.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>MaxConnections bounds open (and held) connections over all ports; beyond it the kernel's backlog waits.</summary>
+    public int MaxConnections { get; init; } = 10_000;
+
+    /// <summary>BufferSize is the copy buffer per direction of one connection, rented from a pool.</summary>
+    public int BufferSize { get; init; } = 16 * 1024;
+
+    /// <summary>ListenBacklog is the kernel's queue of connections not yet accepted, per listener.</summary>
+    public int ListenBacklog { get; init; } = 512;
+
+    /// <summary>RetryBindInterval is how often a port that could not be bound is tried again.</summary>
+    public TimeSpan RetryBindInterval { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>MeshServiceCounters are one service's connections through the mesh (for autoscaling).</summary>
+public sealed record MeshServiceCounters(ServiceName Service, long Active, long Held, long Total, long Failed);
+
+/// <summary>MeshListenerStatus is one listen address of a published port: listening, or the reason it is not.</summary>
+public sealed record MeshListenerStatus(IPEndPoint Endpoint, bool Listening, string? Error);
+
+/// <summary>MeshPortStatus is what the mesh does with one published port.</summary>
+public sealed record MeshPortStatus(
+    int PublishedPort,
+    PortProtocol Protocol,
+    ServiceName Service,
+    int Backends,
+    IReadOnlyList<MeshListenerStatus> Listeners)
+{
+    /// <summary>Error joins the listeners' errors; null when every listener is up.</summary>
+    public string? Error =>
+        Listeners.Any(l => l.Error is not null)
+            ? string.Join("; ", Listeners.Where(l => l.Error is not null).Select(l => $"{l.Endpoint}: {l.Error}"))
+            : null;
+}
