@@ -21,7 +21,7 @@ internal static class NodeServices
         services.AddSingleton(paths);
         services.AddSingleton(_ => new ContentStore(paths.Images));
         services.AddFleetRegistry();
-        services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, sp.GetRequiredService<ILogger<ImageService>>()));
+        services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, RegistryHost(options), sp.GetRequiredService<ILogger<ImageService>>()));
         services.AddSingleton(_ => new Logs.ReplicaLogs(paths));
         services.AddSingleton(_ => new Exec.ReplicaExec(paths));
         services.AddSingleton(_ => new Volumes.VolumeDirectory(paths));
@@ -34,6 +34,16 @@ internal static class NodeServices
             sp.GetRequiredService<Lazy<IContainerRuntime?>>(),
             sp.GetRequiredService<ILogger<ImageService>>()));
         return services;
+    }
+
+    /// <summary>
+    /// RegistryHost is how images in this node's registry are named: the node's address and http
+    /// port (loopback when fleetd listens on every address).
+    /// </summary>
+    public static string RegistryHost(DaemonOptions options)
+    {
+        var host = options.Address is "0.0.0.0" or "::" or "" ? "127.0.0.1" : options.Address;
+        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{options.Ports.Http}" : $"{host}:{options.Ports.Http}";
     }
 
     /// <summary>

@@ -275,8 +275,10 @@ internal sealed partial class FleetApiService
     public override async Task<RemoveImageResponse> RemoveImage(RemoveImageRequest request, ServerCallContext context)
     {
         var reference = Reference(request.Reference);
-        var record = node.Images.Find(reference)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"no image {reference} in this node's store"));
+        if (node.Images.Find(reference) is null && node.Images.InRegistry(reference) is null)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no image {reference} on this node"));
+        }
         var users = (await DeclaredServices(context))
             .Where(s => s.Image.ToString() == reference.ToString())
             .Select(s => s.Name.Value)
@@ -286,8 +288,16 @@ internal sealed partial class FleetApiService
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"image {reference} is being used by service {string.Join(", ", users)}; delete the service or change its image first"));
         }
-        node.Images.Remove(reference);
-        return new RemoveImageResponse { Reference = reference.ToString(), Digest = record.Digest };
+        Digest? removed;
+        try
+        {
+            removed = await node.Images.RemoveAsync(reference, context.CancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"rmi {reference}: {e.Message}"));
+        }
+        return new RemoveImageResponse { Reference = reference.ToString(), Digest = removed?.ToString() ?? "" };
     }
 
     public override async Task<ListVolumesResponse> ListVolumes(ListVolumesRequest request, ServerCallContext context)

@@ -17,26 +17,75 @@ internal sealed record ImageSummary(string Reference, string Digest, long Size, 
 /// list and untag, build from an uploaded context, push to and pull from registries (plain HTTP
 /// only for loopback registries, as <see cref="RegistryHosts"/> decides).
 /// </summary>
-internal sealed class ImageService(ContentStore store, NodePaths paths, ILogger<ImageService> logger)
+/// The node's registry (served under /v2/ on the http port, named <paramref name="registryHost"/>)
+/// shares the store: its tags are listed as <c>HOST/REPOSITORY:TAG</c>.
+internal sealed class ImageService(ContentStore store, NodePaths paths, string registryHost, ILogger<ImageService> logger)
 {
+    private readonly RegistryTags _registryTags = new(store);
+
     public ContentStore Store => store;
+
+    /// <summary>RegistryHost is how this node's registry is named in references (host:port).</summary>
+    public string RegistryHost => registryHost;
 
     /// <summary>Normalize turns user text (app:v1, busybox) into the catalog's name, or throws <see cref="ArgumentException"/>.</summary>
     public static ImageReference Normalize(string text) =>
         ImageReference.TryParse(text, out var reference, out var error) ? reference! : throw new ArgumentException(error);
 
-    public IReadOnlyList<ImageSummary> List() =>
-        [.. store.Images.List().Select(record =>
+    /// <summary>List is the store's named images and the registry's tags, by reference.</summary>
+    public IReadOnlyList<ImageSummary> List()
+    {
+        var images = new Dictionary<string, ImageSummary>(StringComparer.Ordinal);
+        foreach (var record in store.Images.List())
         {
-            var (size, created) = Describe(record);
-            return new ImageSummary(record.Name, record.Digest, size, created ?? record.Updated);
-        })];
+            var (size, created) = Describe(record.Manifest ?? record.Digest, record.Size);
+            images[record.Name] = new ImageSummary(record.Name, record.Digest, size, created ?? record.Updated);
+        }
+        foreach (var tag in _registryTags.List())
+        {
+            var name = $"{registryHost}/{tag.Repository}:{tag.Tag}";
+            if (!images.ContainsKey(name))
+            {
+                var (size, created) = Describe(tag.Digest.ToString(), store.SizeOf(tag.Digest) ?? 0);
+                images[name] = new ImageSummary(name, tag.Digest.ToString(), size, created);
+            }
+        }
+        return [.. images.Values.OrderBy(i => i.Reference, StringComparer.Ordinal)];
+    }
 
-    /// <summary>Find looks an image up by its normalized name.</summary>
+    /// <summary>Find looks an image up by its normalized name in the store's catalog.</summary>
     public ImageRecord? Find(ImageReference reference) => store.Images.Get(reference.ToString());
 
-    /// <summary>Remove untags <paramref name="reference"/>; the content is left to garbage collection.</summary>
-    public bool Remove(ImageReference reference) => store.Images.Remove(reference.ToString());
+    /// <summary>InRegistry finds the digest of <paramref name="reference"/> when it names a tag of this node's registry.</summary>
+    public Digest? InRegistry(ImageReference reference) =>
+        reference.Registry == registryHost && reference.Tag is { } tag
+            ? _registryTags.List().FirstOrDefault(t => t.Repository == reference.Repository && t.Tag == tag)?.Digest
+            : null;
+
+    /// <summary>
+    /// RemoveAsync drops <paramref name="reference"/> from the catalog and, when it names this
+    /// node's registry, deletes the registry's tag through its HTTP API; content is left to
+    /// garbage collection. Returns the digest it pointed at, or null when it named nothing.
+    /// </summary>
+    public async Task<Digest?> RemoveAsync(ImageReference reference, CancellationToken cancellationToken)
+    {
+        var record = Find(reference);
+        var tagged = InRegistry(reference);
+        if (record is not null)
+        {
+            store.Images.Remove(reference.ToString());
+        }
+        if (tagged is not null)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            using var response = await http.DeleteAsync(new Uri($"http://{registryHost}/v2/{reference.Repository}/manifests/{reference.Tag}"), cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode && response.StatusCode != System.Net.HttpStatusCode.NotFound)
+            {
+                throw new InvalidOperationException($"the registry refused to delete tag {reference}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}");
+            }
+        }
+        return record?.TargetDigest ?? tagged;
+    }
 
     /// <summary>PullAsync pulls into the store and tags; its duration feeds the pull histogram.</summary>
     public async Task<Digest> PullAsync(ImageReference reference, IProgress<PullProgress> progress, CancellationToken cancellationToken)
@@ -100,14 +149,14 @@ internal sealed class ImageService(ContentStore store, NodePaths paths, ILogger<
     }
 
     /// <summary>Describe adds up manifest, config and layers as stored, and reads the config's created time.</summary>
-    private (long Size, DateTimeOffset? Created) Describe(ImageRecord record)
+    private (long Size, DateTimeOffset? Created) Describe(string manifestDigest, long fallbackSize)
     {
         try
         {
-            var digest = Digest.Parse(record.Manifest ?? record.Digest);
+            var digest = Digest.Parse(manifestDigest);
             if (!store.Contains(digest))
             {
-                return (record.Size, null);
+                return (fallbackSize, null);
             }
             var bytes = File.ReadAllBytes(store.BlobPath(digest));
             if (!MediaTypes.IsManifest(OciJson.Kind(bytes)))
@@ -129,7 +178,7 @@ internal sealed class ImageService(ContentStore store, NodePaths paths, ILogger<
         }
         catch (Exception e) when (e is IOException or JsonException or ManifestException or FormatException or ArgumentException)
         {
-            return (record.Size, null);
+            return (fallbackSize, null);
         }
     }
 }
