@@ -5,9 +5,9 @@ using Fleet.Cluster.Agent;
 using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
-using Fleet.Registry;
 using Fleet.Daemon.Mesh;
 using Fleet.Node.Mesh;
+using Fleet.Registry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
 
