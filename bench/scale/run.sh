@@ -50,7 +50,7 @@ fleetd_pid=""
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-metric() { busybox wget -q -T 2 -O - "http://127.0.0.1:$http/metrics" 2>/dev/null | awk -v m="$1{service=\"bench\"}" '$1 == m {print $2}'; }
+metric() { timeout 5 busybox wget -q -O - "http://127.0.0.1:$http/metrics" 2>/dev/null | awk -v m="$1{service=\"bench\"}" '$1 == m {print $2}'; }
 
 cleanup() {
   set +e
@@ -88,7 +88,7 @@ echo "== fleetd on 127.0.0.1:$api (data $work/data${net_flags:+, bridge $bridge 
   --log-format json "${net_flags[@]}" >"$work/fleetd.log" 2>&1 </dev/null &
 fleetd_pid=$!
 for i in $(seq 1 600); do
-  busybox wget -q -T 1 -O /dev/null "http://127.0.0.1:$http/healthz" 2>/dev/null && break
+  timeout 5 busybox wget -q -O /dev/null "http://127.0.0.1:$http/healthz" 2>/dev/null && break
   [ -d "/proc/$fleetd_pid" ] || { tail -20 "$work/fleetd.log"; echo "fleetd exited" >&2; exit 1; }
   [ "$i" -lt 600 ] || { tail -20 "$work/fleetd.log"; echo "fleetd not ready in 60 s" >&2; exit 1; }
   sleep 0.1

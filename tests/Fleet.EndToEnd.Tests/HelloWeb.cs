@@ -129,6 +129,13 @@ internal static class HelloWeb
         }
     }
 
+    /// <summary>GetInside fetches http://127.0.0.1:PORT/ inside the network namespace of <paramref name="pid"/> (nsenter + the host's busybox wget; its -T option crashes Debian's busybox-static, so coreutils' timeout bounds it).</summary>
+    public static string? GetInside(int pid, int port)
+    {
+        var (code, output) = FleetNode.Run("timeout", "10", "nsenter", "-t", FleetNode.Num(pid), "-n", BusyboxPath, "wget", "-q", "-O", "-", $"http://127.0.0.1:{FleetNode.Num(port)}/");
+        return code == 0 ? output.Trim() : null;
+    }
+
     /// <summary>Answers asks the published port <paramref name="requests"/> times and returns the replica each answer names.</summary>
     public static IReadOnlyList<string> Answers(int port, int requests)
     {
