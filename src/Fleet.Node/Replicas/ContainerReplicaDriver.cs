@@ -188,8 +188,10 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         {
             // Stopped (or fleetd is shutting down) while starting: the stop cleans up.
         }
-        catch (Exception e) when (e is ContainerRuntimeException or OciConfigException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Anything else (runtime, config, disk, a bug) fails this replica only; it runs on a
+            // task nobody awaits, so nothing may escape.
             Fail(slot, OneLine(e.Message));
         }
         finally
@@ -304,9 +306,9 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is ContainerRuntimeException or IOException)
+        catch (Exception)
         {
-            // A bad tick is retried by the next one.
+            // A timer callback must not throw (it would end the process); the next tick retries.
         }
         finally
         {
@@ -399,7 +401,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         catch (OperationCanceledException) when (slot.Life.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is ContainerRuntimeException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             Fail(slot, OneLine(e.Message));
         }
@@ -434,8 +436,9 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             {
                 result = await _prober.ProbeAsync(check.Probe, target, check.Timeout, slot.Life.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
+            catch (Exception e)
             {
+                // fleetrt missing, the replica gone, the probe cancelled: a failed probe, never a crash.
                 result = new ProbeResult(false, OneLine(e.Message));
             }
             OnProbed(slot, run, check, result);
@@ -492,6 +495,10 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             }
             await StopContainerAsync(slot.Id.ToString()).ConfigureAwait(false);
             Decide(slot, reason, failed: true, _clock.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            Fail(slot, OneLine($"{reason}; the container could not be stopped: {e.Message}"));
         }
         finally
         {

@@ -213,6 +213,22 @@ public sealed class ContainerReplicaDriverTests : IDisposable
         Assert.StartsWith($"{closed}: cannot reach registry 127.0.0.1:", refused.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_replica_over_its_memory_limit_is_reported_OOM_killed()
+    {
+        var driver = _node.Driver();
+        var id = NodeSandbox.Id("hog");
+        // The shell (the container's init) keeps a command substitution's output in memory: 100 MB over a 16 MiB limit.
+        var spec = _node.Service("hog", "x=$(head -c 100000000 /dev/zero | tr -c a a); echo survived") with
+        {
+            Restart = RestartPolicy.Never,
+            Resources = new ResourceRequest { Memory = new Fleet.Core.Quantities.ByteSize(16 * 1024 * 1024) },
+        };
+        await driver.StartAsync(NodeSandbox.Start(id, spec), CancellationToken.None);
+        var failed = _node.Observer.WaitFor(id, s => s.Phase == ReplicaPhase.Failed, "Failed", seconds: 60);
+        Assert.Equal("OOM killed", failed.Reason);
+    }
+
     private int WaitRunningPid(Fleet.Core.Ids.ReplicaId id)
     {
         _node.Observer.WaitFor(id, s => s.Phase == ReplicaPhase.Running, "Running");

@@ -68,9 +68,9 @@ internal sealed class NodeSandbox : IDisposable
     };
 
     /// <summary>Driver makes a driver over this node's data dir, subscribed to <see cref="Observer"/>.</summary>
-    public ContainerReplicaDriver Driver(ImagePuller? puller = null)
+    public ContainerReplicaDriver Driver(ImagePuller? puller = null, IReplicaNetwork? network = null)
     {
-        var driver = new ContainerReplicaDriver(Node, Paths, Network, Store, puller, Options);
+        var driver = new ContainerReplicaDriver(Node, Paths, network ?? Network, Store, puller, Options);
         driver.Subscribe(Observer);
         _drivers.Add(driver);
         return driver;
