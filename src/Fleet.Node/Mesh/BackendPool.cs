@@ -8,7 +8,11 @@ namespace Fleet.Node.Mesh;
 /// </summary>
 internal sealed class Backend(IPEndPoint endpoint)
 {
+    /// <summary>Cooldown is how long a backend that failed a connect is passed over while others are available.</summary>
+    public static readonly TimeSpan Cooldown = TimeSpan.FromSeconds(2);
+
     private int _active;
+    private long _coolUntilTicks;
 
     public IPEndPoint Endpoint { get; } = endpoint;
 
@@ -17,6 +21,14 @@ internal sealed class Backend(IPEndPoint endpoint)
     public void Opened() => Interlocked.Increment(ref _active);
 
     public void Closed() => Interlocked.Decrement(ref _active);
+
+    /// <summary>
+    /// Failed marks a refused or unanswered connect: until the controller reports the replica
+    /// gone, new connections try the other backends first instead of paying a connect timeout.
+    /// </summary>
+    public void Failed() => Interlocked.Exchange(ref _coolUntilTicks, Environment.TickCount64 + (long)Cooldown.TotalMilliseconds);
+
+    public bool CoolingDown => Environment.TickCount64 < Interlocked.Read(ref _coolUntilTicks);
 }
 
 /// <summary>
@@ -114,10 +126,12 @@ internal sealed class BackendPool
             var n = _backends.Length;
             Backend? chosen = null;
             var start = _next;
+            // Backends that failed a moment ago are used only when no other one is left.
+            var skipCooling = _backends.Any(b => !b.CoolingDown && !tried.Contains(b.Endpoint));
             for (var i = 0; i < n; i++)
             {
                 var candidate = _backends[(start + i) % n];
-                if (tried.Contains(candidate.Endpoint))
+                if (tried.Contains(candidate.Endpoint) || (skipCooling && candidate.CoolingDown))
                 {
                     continue;
                 }

@@ -62,6 +62,7 @@ internal static class MeshConnection
                         return (backend, upstream);
                     }
                     backend.Closed();
+                    backend.Failed();
                     tried.Add(backend.Endpoint);
                     continue;
                 }

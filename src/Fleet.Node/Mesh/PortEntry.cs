@@ -19,7 +19,7 @@ internal sealed class PortEntry
     private readonly Dictionary<IPAddress, ListenerSlot> _listeners = [];
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private volatile ServiceCounters _counters;
-    private bool _closed;
+    private volatile bool _closed;
 
     public PortEntry(MeshRouter router, int port, PortProtocol protocol, ServiceName service, ServiceCounters counters)
     {

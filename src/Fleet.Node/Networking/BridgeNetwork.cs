@@ -101,15 +101,35 @@ public sealed partial class BridgeNetwork : IReplicaNetwork
             throw new InvalidOperationException($"interface {Bridge} exists but is not a bridge; choose another bridge name");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        HostCommand.Check("ip", "address", "replace", $"{Gateway}/{Subnet.PrefixLength}", "dev", Bridge);
+        var gateway = $"{Gateway}/{Subnet.PrefixLength}";
+        HostCommand.Check("ip", "address", "replace", gateway, "dev", Bridge);
+        // The bridge is Fleet's: an address left from an earlier subnet would route a stale network here.
+        foreach (var stale in BridgeAddresses().Where(a => a != gateway).ToList())
+        {
+            HostCommand.Check("ip", "address", "delete", stale, "dev", Bridge);
+        }
         HostCommand.Check("ip", "link", "set", "dev", Bridge, "up");
         if (File.ReadAllText(IpForwardPath).Trim() != "1")
         {
             File.WriteAllText(IpForwardPath, "1");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        NatRules.Ensure(NatRules.For(Bridge, Subnet, _options.EgressNat));
+        NatRules.Ensure(Bridge, NatRules.For(Bridge, Subnet, _options.EgressNat));
         Log.Prepared(_logger, Bridge, Gateway.ToString(), Subnet.ToString(), _options.EgressNat, _addresses.Count);
+    }
+
+    private IEnumerable<string> BridgeAddresses()
+    {
+        // `ip -4 -o address show dev X`: "7: X    inet 10.88.0.1/16 brd 10.88.255.255 scope global X\ ..."
+        foreach (var line in HostCommand.Check("ip", "-4", "-o", "address", "show", "dev", Bridge).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var inet = Array.IndexOf(words, "inet");
+            if (inet >= 0 && inet + 1 < words.Length)
+            {
+                yield return words[inet + 1];
+            }
+        }
     }
 
     private static void ValidateBridgeName(string name)

@@ -34,9 +34,21 @@ internal static class NatRules
         return rules;
     }
 
-    /// <summary>Ensure adds each rule that is not there yet (iptables -C before -A/-I).</summary>
-    public static void Ensure(IEnumerable<Rule> rules)
+    /// <summary>
+    /// Ensure makes the bridge's tagged rules exactly <paramref name="rules"/>: tagged rules that
+    /// are not wanted (an old subnet, NAT turned off) are deleted, then each wanted rule that is
+    /// not there yet is added (iptables -C before -A/-I), so running it again changes nothing.
+    /// </summary>
+    public static void Ensure(string bridge, IReadOnlyList<Rule> rules)
     {
+        foreach (var (table, chain) in new[] { ("nat", "POSTROUTING"), ("filter", "FORWARD") })
+        {
+            var wanted = rules.Where(r => r.Table == table && r.Chain == chain).Select(r => r.Spec).ToList();
+            foreach (var spec in Tagged(table, chain, bridge).Where(s => !wanted.Any(w => w.SequenceEqual(s))))
+            {
+                HostCommand.Check(Tool, [.. Prefix(table, "-D", chain), .. spec]);
+            }
+        }
         foreach (var rule in rules)
         {
             var check = HostCommand.Run(Tool, [.. Prefix(rule.Table, "-C", rule.Chain), .. rule.Spec]);

@@ -119,6 +119,7 @@ public sealed class MeshRouterTests
             Assert.Equal("live", await MeshClient.GreetingOf(entry));
         }
         Assert.Equal(0, mesh.CountersFor(Web).Failed);
+        Assert.Equal(4, live.Accepted);
     }
 
     [Fact]

@@ -59,6 +59,24 @@ public sealed class BridgeNetworkHostTests
     }
 
     [Fact]
+    public async Task Prepare_with_a_new_subnet_replaces_the_old_gateway_and_NAT_rule()
+    {
+        using var bridge = new TestBridge();
+        await bridge.Open().PrepareAsync(CancellationToken.None);
+        var moved = Fleet.Node.Networking.Ipv4Subnet.Parse($"10.{bridge.Subnet.Network.GetAddressBytes()[1]}.{(bridge.Subnet.Network.GetAddressBytes()[2] + 1) % 256}.0/24");
+        var network = new Fleet.Node.Networking.BridgeNetwork(bridge.Paths, bridge.Options with { Subnet = moved });
+
+        await network.PrepareAsync(CancellationToken.None);
+
+        var addresses = TestBridge.Run("ip", "-4", "-o", "address", "show", "dev", bridge.Name);
+        Assert.Contains($"inet {moved.Gateway}/24", addresses, StringComparison.Ordinal);
+        Assert.DoesNotContain($"inet {bridge.Subnet.Gateway}/", addresses, StringComparison.Ordinal);
+        var nat = Assert.Single(bridge.RulesMentioning("nat"));
+        Assert.Contains($"-s {moved} ", nat, StringComparison.Ordinal);
+        Assert.Equal(2, bridge.RulesMentioning("filter").Count);
+    }
+
+    [Fact]
     public async Task Host_reaches_a_listener_in_a_namespace_on_the_bridge_directly_and_through_the_mesh_and_the_namespace_reaches_the_gateway()
     {
         using var bridge = new TestBridge();
