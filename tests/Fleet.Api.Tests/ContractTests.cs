@@ -12,7 +12,8 @@ public sealed class ContractTests
         var methods = FleetService.Descriptor.Methods.Select(m => m.Name).ToList();
 
         Assert.Equal(
-            ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents"],
+            ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
+             "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }
@@ -57,5 +58,56 @@ public sealed class ContractTests
         var back = ApplyRequest.Parser.ParseFrom(request.ToByteArray());
 
         Assert.Equal("kind: Service\nname: web\n", back.Files[0].Content);
+    }
+
+    [Fact]
+    public void Streaming_verbs_stream_and_build_streams_both_ways()
+    {
+        var methods = FleetService.Descriptor.Methods.ToDictionary(m => m.Name);
+
+        foreach (var name in new[] { "WatchEvents", "Logs", "Exec", "Push", "Pull" })
+        {
+            Assert.False(methods[name].IsClientStreaming, name);
+            Assert.True(methods[name].IsServerStreaming, name);
+        }
+        Assert.True(methods["Build"].IsClientStreaming);
+        Assert.True(methods["Build"].IsServerStreaming);
+    }
+
+    [Fact]
+    public void Logs_tail_distinguishes_unset_from_zero()
+    {
+        // Unset sends the whole log; 0 sends only new lines (logs -f --tail 0).
+        var all = LogsRequest.Parser.ParseFrom(new LogsRequest { Target = "web" }.ToByteArray());
+        var none = LogsRequest.Parser.ParseFrom(new LogsRequest { Target = "web", Tail = 0 }.ToByteArray());
+
+        Assert.False(all.HasTail);
+        Assert.True(none.HasTail);
+        Assert.Equal(0, none.Tail);
+    }
+
+    [Fact]
+    public void Exec_output_carries_bytes_then_the_exit_code()
+    {
+        var chunk = ExecOutput.Parser.ParseFrom(new ExecOutput { Stdout = ByteString.CopyFromUtf8("hi\n") }.ToByteArray());
+        var end = ExecOutput.Parser.ParseFrom(new ExecOutput { ExitCode = 0 }.ToByteArray());
+
+        Assert.Equal(ExecOutput.OutputOneofCase.Stdout, chunk.OutputCase);
+        Assert.Equal("hi\n", chunk.Stdout.ToStringUtf8());
+        // An exit code of 0 is still present: the oneof says which field was set.
+        Assert.Equal(ExecOutput.OutputOneofCase.ExitCode, end.OutputCase);
+    }
+
+    [Fact]
+    public void A_build_starts_with_its_options_then_context_chunks()
+    {
+        var start = new BuildRequest { Start = new BuildStart { Tag = "app:v1", NoCache = true, BuildArgs = { ["V"] = "1" } } };
+        var chunk = new BuildRequest { Context = ByteString.CopyFrom(1, 2, 3) };
+
+        var back = BuildRequest.Parser.ParseFrom(start.ToByteArray());
+
+        Assert.Equal(BuildRequest.PartOneofCase.Start, back.PartCase);
+        Assert.Equal("1", back.Start.BuildArgs["V"]);
+        Assert.Equal(BuildRequest.PartOneofCase.Context, BuildRequest.Parser.ParseFrom(chunk.ToByteArray()).PartCase);
     }
 }

@@ -154,8 +154,12 @@ public sealed partial class NodeVerbsTests
         Assert.Matches("Fleetfile:2:\\d+: error: ", bad.Stderr);
 
         var missing = fleetd.Ctl("build", "-t", "bad:v1", Context(dir, "FROM scratch\nCOPY nothing-here /x\n"));
-        Assert.Equal(ExitCodes.Failure, missing.ExitCode);
-        Assert.Contains("nothing-here", missing.Stderr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Invalid, missing.ExitCode);
+        Assert.Matches("Fleetfile:2:\\d+: error: .*nothing-here", missing.Stderr);
+
+        var noBase = fleetd.Ctl("build", "-t", "bad:v1", Context(dir, "FROM never-pulled:v1\nCOPY busybox /bin/busybox\n"));
+        Assert.Equal(ExitCodes.Failure, noBase.ExitCode);
+        Assert.Contains("FROM never-pulled:v1: no such image", noBase.Stderr, StringComparison.Ordinal);
 
         var nowhere = fleetd.Ctl("pull", $"127.0.0.1:{fleetd.HttpPort}/nothing:v1");
         Assert.Equal(ExitCodes.Failure, nowhere.ExitCode);

@@ -27,7 +27,7 @@ public static class LogsCommand
 
     static LogsCommand() => Tail.Validators.Add(result =>
     {
-        if (result.GetValueOrDefault<int>() < -1)
+        if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) && value < -1)
         {
             result.AddError("--tail must be 0 or more");
         }

@@ -18,7 +18,7 @@ public static class ScaleCommand
 
     static ScaleCommand() => Replicas.Validators.Add(result =>
     {
-        if (result.GetValueOrDefault<int>() < 0)
+        if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) && value < 0)
         {
             result.AddError("--replicas must be 0 or more");
         }

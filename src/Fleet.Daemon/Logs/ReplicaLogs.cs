@@ -153,7 +153,9 @@ internal sealed class ReplicaLogs(NodePaths paths)
             return [];
         }
         var prefix = Path.GetFileName(current) + ".";
+        // The search pattern is only a first cut: "container.log.*" also matches "container.log".
         return Directory.EnumerateFiles(dir, prefix + "*")
+            .Where(f => Path.GetFileName(f).Length > prefix.Length)
             .Select(f => (File: f, N: int.TryParse(Path.GetFileName(f)[prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1))
             .Where(f => f.N > 0)
             .OrderByDescending(f => f.N)
