@@ -38,7 +38,7 @@ public sealed class BridgedReplicaTests : IDisposable
     [Fact]
     public async Task A_bridged_replica_gets_its_address_answers_on_it_and_gives_it_back_when_stopped()
     {
-        await _network.PrepareAsync(CancellationToken.None);
+        // The driver prepares the network (bridge, rules) before the first attachment.
         var driver = _node.Driver(network: _network);
         var id = NodeSandbox.Id("www");
         var spec = _node.Service("www", "mkdir -p /www && echo hello-bridge > /www/index.html && exec httpd -f -p 8080 -h /www") with
