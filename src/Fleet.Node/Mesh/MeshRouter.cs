@@ -113,7 +113,7 @@ public sealed partial class MeshRouter : IAsyncDisposable
     public IReadOnlyList<MeshServiceCounters> Counters =>
         _counters.Values.Select(c => c.Snapshot()).OrderBy(c => c.Service.Value, StringComparer.Ordinal).ToList();
 
-    /// <summary>CountersOf returns one service's connection counts (zeros when it never had a route).</summary>
+    /// <summary>CountersFor returns one service's connection counts (zeros when it never had a route).</summary>
     public MeshServiceCounters CountersFor(ServiceName service) =>
         _counters.TryGetValue(service, out var counters) ? counters.Snapshot() : new MeshServiceCounters(service, 0, 0, 0, 0);
 

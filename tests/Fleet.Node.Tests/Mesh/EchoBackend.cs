@@ -50,7 +50,8 @@ internal sealed class EchoBackend : IAsyncDisposable
                 connections.Add(Serve(client));
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        // Stop() while an accept is starting surfaces as InvalidOperationException ("Not listening").
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
         }
         await Task.WhenAll(connections);
