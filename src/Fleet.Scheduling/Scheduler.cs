@@ -51,7 +51,7 @@ public static class Scheduler
         foreach (var service in desiredByName)
         {
             var own = byService.GetValueOrDefault(service.Name) ?? [];
-            var result = Reconciler.Reconcile(service, own, cluster.StatusOf);
+            var result = Reconciler.Reconcile(service, own, cluster.StatusOf, options.RestartsOnNode);
             foreach (var stop in result.Stops)
             {
                 stops.Add(new Stop(stop.Replica.Id, stop.Replica.Node, stop.Reason));

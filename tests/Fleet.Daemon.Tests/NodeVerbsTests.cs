@@ -282,12 +282,12 @@ public sealed partial class NodeVerbsTests
         Assert.True(byService.ExitCode == ExitCodes.Ok, byService.ToString());
         Assert.All(Lines(byService.Stdout).Concat(Lines(byService.Stderr)), l => Assert.StartsWith(id + " | ", l, StringComparison.Ordinal));
 
-        // Follow from now on across at least one rotation: the numbers come without a gap.
+        // Follow the service from now on across two rotations: its one replica's numbers come without a gap.
         var inner = new StringWriter();
         var stdout = TextWriter.Synchronized(inner);
         using var followErr = new StringWriter();
         using var stop = new CancellationTokenSource();
-        var follow = FleetCli.RunAsync(["logs", id, "-f", "--tail", "0", "--server", fleetd.Server], stdout, TextWriter.Synchronized(followErr), stop.Token);
+        var follow = FleetCli.RunAsync(["logs", service, "-f", "--tail", "0", "--server", fleetd.Server], stdout, TextWriter.Synchronized(followErr), stop.Token);
         var rotated = Path.Combine(replica.Paths.ReplicaLogs(replica.Id), "container.log.2");
         Eventually(() => File.Exists(rotated), "the log rotates twice while followed");
         Eventually(() => { lock (stdout) { return Lines(inner.ToString()).Count > 40; } }, "the follower keeps printing");
@@ -296,7 +296,9 @@ public sealed partial class NodeVerbsTests
         List<int> numbers;
         lock (stdout)
         {
-            numbers = [.. Lines(inner.ToString()).Select(l => int.Parse(l["line-".Length..], System.Globalization.CultureInfo.InvariantCulture))];
+            var prefix = id + " | line-";
+            Assert.All(Lines(inner.ToString()), l => Assert.StartsWith(prefix, l, StringComparison.Ordinal));
+            numbers = [.. Lines(inner.ToString()).Select(l => int.Parse(l[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture))];
         }
         Assert.Equal(Enumerable.Range(numbers[0], numbers.Count), numbers);
 

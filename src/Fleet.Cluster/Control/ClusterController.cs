@@ -12,7 +12,9 @@ namespace Fleet.Cluster.Control;
 /// <see cref="DesiredState.Decide"/>, the events persisted, then folded in with
 /// <see cref="DesiredState.Apply"/>. What agents report is kept as soft observed state, never
 /// persisted. On a timer and after every change it asks the planner what to start and stop
-/// and tells the agents. It runs as a cluster singleton on role control-plane.
+/// and tells the agents; work the planner finds no node for is recorded as a
+/// <see cref="ServiceEvents.ServiceUnschedulable"/> event when its reasons change. It runs as a
+/// cluster singleton on role control-plane.
 /// </summary>
 public sealed class ClusterController : ReceivePersistentActor, IWithTimers
 {
@@ -26,7 +28,11 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private readonly Random _random;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<NodeName, IActorRef> _agents = [];
-    private readonly Dictionary<ReplicaId, (NodeName Node, DateTimeOffset Deadline)> _pending = [];
+    private readonly Dictionary<ReplicaId, (PendingStart Start, DateTimeOffset Deadline)> _pending = [];
+    private readonly HashSet<ReplicaId> _superseded = [];
+    private readonly Dictionary<ServiceName, string> _unschedulable = [];
+    private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
+    private readonly TimeProvider _clock;
     private readonly HashSet<Address> _awaitingInventory = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
@@ -37,6 +43,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _planner = planner;
         _random = settings.Seed is { } seed ? new Random(seed) : new Random();
+        _clock = settings.Clock;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -49,6 +56,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Info("controller recovered {0} services at sequence number {1}", _desired.Services.Count, LastSequenceNr);
+            RememberUnschedulable();
             AskAgentsForInventory();
             Timers.StartPeriodicTimer(ReconcileTimer, Reconcile.Instance, _settings.ReconcileInterval);
         });
@@ -70,7 +78,15 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Command<AgentProtocol.ReplicaStatusChanged>(m =>
         {
             _pending.Remove(m.Status.Id);
+            var before = _observed.Replicas.GetValueOrDefault(m.Status.Id.ToString());
             _observed = _observed.WithReplica(m.Status);
+            // A replica that became available (or gave up) is what a rolling update waits for:
+            // plan now rather than at the next tick.
+            if ((before?.Phase != m.Status.Phase || before.Health != m.Status.Health)
+                && m.Status.Phase is ReplicaPhase.Running or ReplicaPhase.Healthy or ReplicaPhase.Exited or ReplicaPhase.Failed)
+            {
+                ReconcileNow();
+            }
         });
         Command<AgentProtocol.ReplicaRemoved>(m =>
         {
@@ -97,9 +113,12 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props makes the controller's props.</summary>
+    /// <summary>Props makes the controller's props with the given planner.</summary>
     public static Props Props(ControllerSettings settings, IReplicaPlanner planner) =>
         Akka.Actor.Props.Create(() => new ClusterController(settings, planner));
+
+    /// <summary>Props makes the controller's props with the scheduler (<see cref="SchedulingPlanner"/>).</summary>
+    public static Props Props(ControllerSettings settings) => Props(settings, new SchedulingPlanner());
 
     private void HandleCommand(IServiceCommand command)
     {
@@ -110,6 +129,17 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             return;
         }
         var replyTo = Sender;
+        PersistEvents(events, () =>
+        {
+            _log.Info("{0}", result.Message);
+            replyTo.Tell(result);
+            ReconcileNow();
+        });
+    }
+
+    /// <summary>PersistEvents journals events, folds each into the desired state, snapshots on schedule, then runs <paramref name="done"/>.</summary>
+    private void PersistEvents(IReadOnlyList<IServiceEvent> events, Action done)
+    {
         var remaining = events.Count;
         PersistAll(events, e =>
         {
@@ -120,9 +150,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             }
             if (--remaining == 0)
             {
-                _log.Info("{0}", result.Message);
-                replyTo.Tell(result);
-                ReconcileNow();
+                done();
             }
         });
     }
@@ -149,7 +177,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         }
         if (_awaitingInventory.Count > 0)
         {
-            _planAfter = DateTimeOffset.UtcNow + _settings.InventoryGrace;
+            _planAfter = _clock.GetUtcNow() + _settings.InventoryGrace;
             _log.Info("asked {0} agents for their inventory; planning waits for them (at most {1})", _awaitingInventory.Count, _settings.InventoryGrace);
         }
     }
@@ -174,7 +202,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
 
     private void ReconcileNow()
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.GetUtcNow();
         if (_awaitingInventory.Count > 0 && now < _planAfter)
         {
             return;
@@ -190,26 +218,107 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         {
             _pending.Remove(expired);
         }
+        // A superseded replica matters only while someone may still report it.
+        _superseded.RemoveWhere(id => !_observed.Replicas.ContainsKey(id.ToString()) && !_pending.ContainsKey(id));
         var workers = _observed.Nodes.Values
             .Where(n => n.Roles.Contains(NodeRole.Worker) && _agents.ContainsKey(n.Name))
             .Select(n => n.Name)
             .ToList();
-        var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Node);
-        foreach (var action in _planner.Plan(_desired, _observed, pending, workers, _random))
+        var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
+        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now), _random);
+        foreach (var action in plan.Actions)
         {
             switch (action)
             {
                 case StartOn start when _agents.TryGetValue(start.Node, out var agent):
-                    _pending[start.Id] = (start.Node, now + _settings.PendingTimeout);
+                    _pending[start.Id] = (new PendingStart(start.Node, start.Generation), now + _settings.PendingTimeout);
+                    if (start.Replaces is { } replaced)
+                    {
+                        _superseded.Add(replaced);
+                    }
                     agent.Tell(new AgentProtocol.StartReplica(start.Id, start.Spec, start.Generation));
                     break;
                 case StopOn stop when _agents.TryGetValue(stop.Node, out var agent):
+                    _pending.Remove(stop.Id); // a start not yet reported: the agent gets the stop after it
                     if (_observed.Replicas.TryGetValue(stop.Id.ToString(), out var status))
                     {
                         _observed = _observed.WithReplica(status with { Phase = ReplicaPhase.Stopping });
                     }
                     agent.Tell(new AgentProtocol.StopReplica(stop.Id, stop.Reason));
                     break;
+                case StopOn stop:
+                    // No agent to tell: the replica's node is gone; forgetting it is all there is to do.
+                    _pending.Remove(stop.Id);
+                    _observed = _observed.WithoutReplica(stop.Id);
+                    break;
+            }
+        }
+        ReportUnschedulable(plan, now);
+        LogDeferred(plan);
+    }
+
+    /// <summary>
+    /// ReportUnschedulable records, per service, the replicas no node could take and why, as an
+    /// event visible in describe and events — only when the text changes, since the same plan
+    /// repeats every reconcile tick. A service that places again is forgotten, so a later
+    /// shortage is reported anew. With no worker at all (before any agent has reported) there
+    /// is no node to give a reason for: that is only logged, once.
+    /// </summary>
+    private void ReportUnschedulable(ReplicaPlan plan, DateTimeOffset now)
+    {
+        var events = new List<IServiceEvent>();
+        var seen = new HashSet<ServiceName>();
+        foreach (var item in plan.Unschedulable.Where(u => u.Replica is null && u.Reasons.Count > 0))
+        {
+            if (_desired.Find(item.Service) is not { } entry || !seen.Add(item.Service))
+            {
+                continue;
+            }
+            var e = new ServiceEvents.ServiceUnschedulable(item.Service, item.Count, item.Summarize(), entry.Generation, now);
+            var text = ServiceEvents.Describe(e);
+            if (_unschedulable.GetValueOrDefault(item.Service) != text)
+            {
+                _unschedulable[item.Service] = text;
+                _log.Warning("{0}", text);
+                events.Add(e);
+            }
+        }
+        foreach (var service in _unschedulable.Keys.Where(s => !seen.Contains(s)).ToList())
+        {
+            _unschedulable.Remove(service);
+            _log.Info("{0}: no replica is unschedulable any more", service);
+        }
+        if (events.Count > 0)
+        {
+            PersistEvents(events, () => { });
+        }
+    }
+
+    /// <summary>LogDeferred logs work the planner leaves for later (or cannot place for want of any worker), once per reason rather than every tick.</summary>
+    private void LogDeferred(ReplicaPlan plan)
+    {
+        var now = plan.Deferred.Select(d => d.ToString())
+            .Concat(plan.Unschedulable.Where(u => u.Reasons.Count == 0).Select(u => $"{u.Service}: no worker node has reported yet"))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var text in now.Where(t => !_deferred.Contains(t)))
+        {
+            _log.Info("deferred {0}", text);
+        }
+        _deferred.Clear();
+        _deferred.UnionWith(now);
+    }
+
+    /// <summary>
+    /// RememberUnschedulable seeds the last reported reasons from the journal's history after a
+    /// restart, so a controller that comes back does not repeat an event it already recorded.
+    /// </summary>
+    private void RememberUnschedulable()
+    {
+        foreach (var entry in _desired.Services.Values)
+        {
+            if (_desired.EventsOf(entry.Name).LastOrDefault() is ServiceEvents.ServiceUnschedulable last)
+            {
+                _unschedulable[entry.Name] = ServiceEvents.Describe(last);
             }
         }
     }

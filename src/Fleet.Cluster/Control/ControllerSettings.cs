@@ -18,6 +18,9 @@ public sealed record ControllerSettings
     /// <summary>InventoryGrace is how long a starting controller waits for every agent's inventory before planning anyway.</summary>
     public TimeSpan InventoryGrace { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Seed, when set, makes replica ids deterministic (tests).</summary>
+    /// <summary>Seed, when set, makes replica ids and the scheduler's tie-breaks deterministic (tests).</summary>
     public int? Seed { get; init; }
+
+    /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

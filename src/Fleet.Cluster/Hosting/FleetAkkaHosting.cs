@@ -53,7 +53,7 @@ public static class FleetAkkaHosting
             builder.WithFleetJournal(options);
             builder.WithSingleton<ControllerProxy>(
                 ControllerSingletonName,
-                ClusterController.Props(options.Controller, new SpreadPlanner()),
+                ClusterController.Props(options.Controller),
                 singletonOptions,
                 createProxyToo: true);
         }
@@ -67,7 +67,11 @@ public static class FleetAkkaHosting
             builder.WithActors((system, registry) =>
             {
                 var controller = registry.Get<ControllerProxy>();
-                var node = new NodeStatus(options.Node, options.Address, options.Roles, options.Labels, Version, DateTimeOffset.UtcNow);
+                var node = new NodeStatus(options.Node, options.Address, options.Roles, options.Labels, Version, DateTimeOffset.UtcNow)
+                {
+                    AllocatableCpu = options.AllocatableCpu ?? NodeCapacity.Cpu(),
+                    AllocatableMemory = options.AllocatableMemory ?? NodeCapacity.Memory(),
+                };
                 var settings = new AgentSettings(node, options.AgentReportInterval);
                 var agent = system.ActorOf(NodeAgent.Props(settings, options.Driver(options.Node), controller), NodeAgent.ActorName);
                 registry.Register<NodeAgent>(agent);

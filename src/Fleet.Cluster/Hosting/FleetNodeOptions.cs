@@ -1,6 +1,7 @@
 using Fleet.Cluster.Agent;
 using Fleet.Cluster.Control;
 using Fleet.Core.Ids;
+using Fleet.Core.Quantities;
 using Fleet.Core.Specs;
 
 namespace Fleet.Cluster.Hosting;
@@ -39,6 +40,15 @@ public sealed record FleetNodeOptions
     public string? PostgresConnectionString { get; init; }
 
     public ControllerSettings Controller { get; init; } = new();
+
+    /// <summary>
+    /// AllocatableCpu is the cpu this node offers to replicas; null measures the machine
+    /// (<see cref="NodeCapacity.Cpu"/>: every processor).
+    /// </summary>
+    public CpuQuantity? AllocatableCpu { get; init; }
+
+    /// <summary>AllocatableMemory is the memory this node offers to replicas; null measures it (<see cref="NodeCapacity.Memory"/>).</summary>
+    public ByteSize? AllocatableMemory { get; init; }
 
     public TimeSpan AgentReportInterval { get; init; } = TimeSpan.FromSeconds(5);
 

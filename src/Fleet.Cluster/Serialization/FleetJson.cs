@@ -96,6 +96,7 @@ public static class FleetJson
                 "applied" => (IServiceEvent?)tagged.Event.Deserialize<ServiceEvents.ServiceApplied>(options),
                 "scaled" => tagged.Event.Deserialize<ServiceEvents.ServiceScaled>(options),
                 "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
+                "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }

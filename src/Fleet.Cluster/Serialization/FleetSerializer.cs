@@ -29,6 +29,7 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(ServiceEvents.ServiceApplied)] = "svc.applied",
         [typeof(ServiceEvents.ServiceScaled)] = "svc.scaled",
         [typeof(ServiceEvents.ServiceDeleted)] = "svc.deleted",
+        [typeof(ServiceEvents.ServiceUnschedulable)] = "svc.unschedulable",
         [typeof(CommandResult)] = "svc.result",
         [typeof(DesiredState)] = "desired.snapshot",
         [typeof(ControllerProtocol.GetServices)] = "q.services",

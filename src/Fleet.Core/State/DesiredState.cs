@@ -8,6 +8,17 @@ namespace Fleet.Core.State;
 public sealed record ServiceEntry(ServiceSpec Spec, long Generation, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public ServiceName Name => Spec.Name;
+
+    /// <summary>
+    /// SpecGeneration is the generation at which the spec last changed in more than its replica
+    /// count (a scale bumps <see cref="Generation"/> but rolls nothing over): replicas started at
+    /// an older generation than this one run an outdated spec. 0 on entries written before the
+    /// field existed; <see cref="RolloutGeneration"/> then falls back to <see cref="Generation"/>.
+    /// </summary>
+    public long SpecGeneration { get; init; }
+
+    /// <summary>RolloutGeneration is the oldest generation whose replicas still run the current spec.</summary>
+    public long RolloutGeneration => SpecGeneration > 0 ? SpecGeneration : Generation;
 }
 
 /// <summary>
@@ -57,7 +68,13 @@ public sealed record DesiredState
                 applied.Spec,
                 applied.Generation,
                 Find(applied.Service)?.CreatedAt ?? applied.At,
-                applied.At)),
+                applied.At)
+            {
+                SpecGeneration = Find(applied.Service) is { } before
+                    && ServiceSpecEquality.Equivalent(before.Spec, applied.Spec with { Replicas = before.Spec.Replicas })
+                    ? before.RolloutGeneration
+                    : applied.Generation,
+            }),
             ServiceEvents.ServiceScaled scaled when Find(scaled.Service) is { } entry => Services.SetItem(scaled.Service.Value, entry with
             {
                 Spec = entry.Spec with { Replicas = scaled.Replicas },

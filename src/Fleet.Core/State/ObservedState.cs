@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Fleet.Core.Ids;
+using Fleet.Core.Quantities;
 using Fleet.Core.Specs;
 
 namespace Fleet.Core.State;
@@ -47,14 +48,24 @@ public sealed record ReplicaStatus(
     public bool IsActive => Phase is not (ReplicaPhase.Exited or ReplicaPhase.Failed or ReplicaPhase.Stopping);
 }
 
-/// <summary>NodeStatus is what a node's agent last said about itself.</summary>
+/// <summary>NodeStatus is what a node's agent last said about itself, its capacity included.</summary>
 public sealed record NodeStatus(
     NodeName Name,
     string Address,
     IReadOnlySet<NodeRole> Roles,
     IReadOnlyDictionary<string, string> Labels,
     string Version,
-    DateTimeOffset LastSeen);
+    DateTimeOffset LastSeen)
+{
+    /// <summary>
+    /// AllocatableCpu is the cpu replicas may request on this node in total; null when the agent
+    /// did not say (the scheduler then does not limit cpu there).
+    /// </summary>
+    public CpuQuantity? AllocatableCpu { get; init; }
+
+    /// <summary>AllocatableMemory is the memory replicas may request on this node in total; null when unknown.</summary>
+    public ByteSize? AllocatableMemory { get; init; }
+}
 
 /// <summary>
 /// ObservedState is what the agents report: nodes and their replicas. It is soft state — never

@@ -31,6 +31,13 @@ public static class ServiceEvents
     /// <summary>ServiceDeleted records that the service is no longer desired; <paramref name="Generation"/> is its last one.</summary>
     public sealed record ServiceDeleted(ServiceName Service, long Generation, DateTimeOffset At) : IServiceEvent;
 
+    /// <summary>
+    /// ServiceUnschedulable records that <paramref name="Count"/> replicas of the service found no
+    /// node, with each node's reason ("node1: memory needs 512Mi, 200Mi free"). The controller
+    /// records it when the reasons change, not on every evaluation; it changes no desired state.
+    /// </summary>
+    public sealed record ServiceUnschedulable(ServiceName Service, int Count, IReadOnlyList<string> Reasons, long Generation, DateTimeOffset At) : IServiceEvent;
+
     /// <summary>Describe is the one-line text of an event, as `fleetctl events` prints it.</summary>
     public static string Describe(IServiceEvent e) => e switch
     {
@@ -38,15 +45,17 @@ public static class ServiceEvents
         ServiceApplied a => $"service {a.Service} updated to generation {a.Generation}: {a.Spec.Image}, {Replicas(a.Spec.Replicas)}",
         ServiceScaled s => $"service {s.Service} scaled from {s.PreviousReplicas} to {Replicas(s.Replicas)}",
         ServiceDeleted d => $"service {d.Service} deleted",
+        ServiceUnschedulable u => $"{u.Service}: {Replicas(u.Count)} unschedulable: {(u.Reasons.Count == 0 ? "no worker nodes" : string.Join("; ", u.Reasons))}",
         _ => $"service {e.Service}: {e.GetType().Name}",
     };
 
-    /// <summary>Kind is the short name of an event, stable for scripts (`applied`, `scaled`, `deleted`).</summary>
+    /// <summary>Kind is the short name of an event, stable for scripts (`applied`, `scaled`, `deleted`, `unschedulable`).</summary>
     public static string Kind(IServiceEvent e) => e switch
     {
         ServiceApplied => "applied",
         ServiceScaled => "scaled",
         ServiceDeleted => "deleted",
+        ServiceUnschedulable => "unschedulable",
         _ => "unknown",
     };
 

@@ -6,6 +6,7 @@ using Fleet.Core.State;
 using Fleet.Images.Distribution;
 using Fleet.Images.Oci;
 using Fleet.Images.Store;
+using Fleet.Images.Unpack;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -158,9 +159,9 @@ internal sealed partial class FleetApiService
                 {
                     throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
                 }
-                catch (InvalidDataException e)
+                catch (Exception e) when (e is ContentStoreException or LayerUnpackException or IOException or Fleet.Runtime.ContainerRuntimeException)
                 {
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"the build context is not a tar: {e.Message}"));
+                    throw new RpcException(new Status(StatusCode.Internal, $"build {tag}: {e.Message}"));
                 }
             }
             foreach (var step in result.Steps)
@@ -233,7 +234,7 @@ internal sealed partial class FleetApiService
         {
             digest = await work;
         }
-        catch (Exception e) when (e is RegistryException or HttpRequestException or ManifestException or ContentStoreException or KeyNotFoundException)
+        catch (Exception e) when (e is RegistryException or HttpRequestException or ManifestException or ContentStoreException or KeyNotFoundException or LayerUnpackException or IOException)
         {
             throw new RpcException(new Status(e is KeyNotFoundException ? StatusCode.NotFound : StatusCode.FailedPrecondition, $"{verb} {reference}: {e.Message}"));
         }

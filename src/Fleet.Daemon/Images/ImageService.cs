@@ -115,7 +115,15 @@ internal sealed class ImageService(ContentStore store, NodePaths paths, string r
         Directory.CreateDirectory(context);
         try
         {
-            await TarFile.ExtractToDirectoryAsync(contextTar, context, overwriteFiles: true, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await TarFile.ExtractToDirectoryAsync(contextTar, context, overwriteFiles: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                // .NET refuses entries (and link targets) outside the directory; say so as a build error.
+                throw new BuildException($"the build context could not be unpacked: {e.Message}", e);
+            }
             string? text = null;
             if (!string.IsNullOrEmpty(fleetfile) && fleetfile != "Fleetfile")
             {

@@ -68,9 +68,15 @@ internal sealed class ReplicaLogs(NodePaths paths)
 
         var channel = Channel.CreateUnbounded<LogEntry>(new UnboundedChannelOptions { SingleReader = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The watcher below adds followers while this method may be collecting them: one lock.
         var followers = new List<Task>();
-        void StartFollower(string replica, LogPosition position) =>
-            followers.Add(Task.Run(() => FollowAsync(replica, position, channel.Writer, stop.Token), CancellationToken.None));
+        void StartFollower(string replica, LogPosition position)
+        {
+            lock (followers)
+            {
+                followers.Add(Task.Run(() => FollowAsync(replica, position, channel.Writer, stop.Token), CancellationToken.None));
+            }
+        }
         foreach (var (replica, position) in positions)
         {
             StartFollower(replica, position);
@@ -105,7 +111,20 @@ internal sealed class ReplicaLogs(NodePaths paths)
             await stop.CancelAsync().ConfigureAwait(false);
             try
             {
-                await Task.WhenAll([.. followers, watcher]).ConfigureAwait(false);
+                await watcher.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // the watcher ends by cancellation
+            }
+            Task[] started;
+            lock (followers)
+            {
+                started = [.. followers];
+            }
+            try
+            {
+                await Task.WhenAll(started).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -27,4 +27,13 @@ public sealed record SchedulerOptions
 
     /// <summary>MaxConcurrentMigrations caps drain moves in flight across the cluster (in flight ones included).</summary>
     public int MaxConcurrentMigrations { get; init; } = 8;
+
+    /// <summary>
+    /// RestartsOnNode says the node applies the restart policy in place (the agent's driver restarts
+    /// a crashed container itself). A replica reported Exited or Failed is then one its node gave up
+    /// on — an image that cannot be pulled, a command that cannot start: it keeps its slot with its
+    /// reason until a new generation replaces it, instead of being replaced in a loop that fails the
+    /// same way every evaluation. False (the default) replaces terminal replicas by restart policy.
+    /// </summary>
+    public bool RestartsOnNode { get; init; }
 }

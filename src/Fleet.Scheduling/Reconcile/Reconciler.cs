@@ -35,8 +35,10 @@ internal sealed class ReconcileResult
 /// </summary>
 internal static class Reconciler
 {
-    /// <summary>Reconcile is pure; <paramref name="statusOf"/> returns null for a node that no longer exists (treated as down).</summary>
-    public static ReconcileResult Reconcile(DesiredService desired, IReadOnlyList<ObservedReplica> replicas, Func<NodeName, NodeStatus?> statusOf)
+    /// <summary>Reconcile is pure; <paramref name="statusOf"/> returns null for a node that no longer exists (treated as down).
+    /// <paramref name="restartsOnNode"/>: see <see cref="SchedulerOptions.RestartsOnNode"/>.</summary>
+    public static ReconcileResult Reconcile(DesiredService desired, IReadOnlyList<ObservedReplica> replicas, Func<NodeName, NodeStatus?> statusOf,
+        bool restartsOnNode = false)
     {
         var spec = desired.Spec;
         var target = Math.Max(0, spec.Replicas);
@@ -92,12 +94,20 @@ internal static class Reconciler
             }
             if (replica.IsTerminal)
             {
-                if (IsComplete(spec.Restart, replica.State))
+                var state = replica.State.ToString().ToLowerInvariant();
+                if (replica.Generation < generation)
+                {
+                    // Not running, so replacing it costs no availability: the new spec gets its chance.
+                    result.Stops.Add(new StopRequest(replica,
+                        $"rolling update: {state} replica of generation {replica.Generation.ToString(CultureInfo.InvariantCulture)} → {generation.ToString(CultureInfo.InvariantCulture)}"));
+                    replaces.Enqueue(new PlaceRequest($"replaces {state} {replica.Id} of an older generation", replica.Id));
+                    continue;
+                }
+                if (restartsOnNode || IsComplete(spec.Restart, replica.State))
                 {
                     completed++;
                     continue;
                 }
-                var state = replica.State.ToString().ToLowerInvariant();
                 result.Stops.Add(new StopRequest(replica, $"{state} (restart: {spec.Restart.ToString().ToLowerInvariant()})"));
                 replaces.Enqueue(new PlaceRequest($"replaces {state} {replica.Id}", replica.Id));
                 continue;

@@ -46,6 +46,9 @@ public sealed class Harness
     /// <summary>TieBreak is passed to the scheduler; Name makes placements easy to predict in tests.</summary>
     public TieBreak TieBreak { get; set; } = TieBreak.Name;
 
+    /// <summary>RestartsOnNode is passed to the scheduler (<see cref="SchedulerOptions.RestartsOnNode"/>): the controller's setting.</summary>
+    public bool RestartsOnNode { get; set; }
+
     /// <summary>Plans are every plan the harness produced, oldest first: h.Plans[0].</summary>
     public IReadOnlyList<Plan> Plans => _plans;
 
@@ -187,7 +190,7 @@ public sealed class Harness
         _replicas.Values.Count(r => r.Node.Value == node && !r.Superseded && (service is null || r.Service.Value == service));
 
     /// <summary>Options are the scheduler options of the next evaluation: seed = Seed + number of plans so far.</summary>
-    public SchedulerOptions Options => new() { Now = Now, Seed = Seed + _plans.Count, TieBreak = TieBreak };
+    public SchedulerOptions Options => new() { Now = Now, Seed = Seed + _plans.Count, TieBreak = TieBreak, RestartsOnNode = RestartsOnNode };
 
     /// <summary>Schedule runs one evaluation, records the plan and applies it.</summary>
     public Plan Schedule()

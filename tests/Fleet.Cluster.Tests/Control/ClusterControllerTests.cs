@@ -20,7 +20,7 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private IActorRef Controller() => Sys.ActorOf(ClusterController.Props(Settings, new SpreadPlanner()));
+    private IActorRef Controller() => Sys.ActorOf(ClusterController.Props(Settings));
 
     private static NodeStatus Node(NodeName name) => new(
         name, "127.0.0.1", new HashSet<NodeRole> { NodeRole.Worker }, new Dictionary<string, string>(), "0.1.0", DateTimeOffset.UtcNow);
@@ -75,10 +75,28 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
 
         Ask<CommandResult>(controller, new ServiceCommands.Scale(Web, 1, DateTimeOffset.UtcNow));
         var stops = new[] { agent.ExpectMsg<AgentProtocol.StopReplica>(), agent.ExpectMsg<AgentProtocol.StopReplica>() };
-        Assert.All(stops, s => Assert.Contains("scaled to 1", s.Reason, StringComparison.Ordinal));
+        Assert.All(stops, s => Assert.Contains("surplus: 1 wanted", s.Reason, StringComparison.Ordinal));
 
         var replicas = Ask<ControllerProtocol.ReplicasResponse>(controller, new ControllerProtocol.GetReplicas(Web));
         Assert.Equal(2, replicas.Replicas.Count(r => r.Phase == ReplicaPhase.Stopping));
+    }
+
+    [Fact]
+    public void A_scale_down_before_the_agent_reported_its_starts_stops_the_surplus_once()
+    {
+        var controller = Controller();
+        var agent = CreateTestProbe();
+        controller.Tell(new AgentProtocol.NodeInventory(Node(Node1), []), agent);
+        Ask<CommandResult>(controller, new ServiceCommands.Apply(Specs.Service(replicas: 3), DateTimeOffset.UtcNow));
+        var starts = Enumerable.Range(0, 3).Select(_ => agent.ExpectMsg<AgentProtocol.StartReplica>()).ToList();
+
+        Ask<CommandResult>(controller, new ServiceCommands.Scale(Web, 1, DateTimeOffset.UtcNow));
+        var stopped = new[] { agent.ExpectMsg<AgentProtocol.StopReplica>().Id, agent.ExpectMsg<AgentProtocol.StopReplica>().Id };
+
+        // Another evaluation (an inventory that does not list the starts yet) asks for nothing more.
+        controller.Tell(new AgentProtocol.NodeInventory(Node(Node1), []), agent);
+        agent.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Subset(starts.Select(s => s.Id).ToHashSet(), stopped.ToHashSet());
     }
 
     [Fact]

@@ -29,7 +29,9 @@ public sealed class SqliteRecoveryTests
             var web = Assert.Single(services.Services).Entry;
             Assert.Equal((Web, 5, 2L), (web.Name, web.Spec.Replicas, web.Generation));
             var events = await node.AskAsync<ControllerProtocol.EventsResponse>(new ControllerProtocol.GetEvents(10));
-            Assert.Equal(["applied", "applied", "scaled", "deleted"], events.Events.Select(ServiceEvents.Kind));
+            // Specs.Full's constraints fit no node here, so "unschedulable" events may sit in between,
+            // depending on whether the agent had reported before the apply.
+            Assert.Equal(["applied", "applied", "scaled", "deleted"], events.Events.Select(ServiceEvents.Kind).Where(k => k != "unschedulable"));
         }
     }
 
@@ -71,7 +73,8 @@ public sealed class SqliteRecoveryTests
             rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), System.Text.Encoding.UTF8.GetString((byte[])reader[3])));
         }
 
-        Assert.Equal(["svc.applied", "svc.scaled", "svc.deleted"], rows.Select(r => r.Manifest));
+        // Specs.Full's constraints fit no node here: the agent may have reported in time for "svc.unschedulable" rows.
+        Assert.Equal(["svc.applied", "svc.scaled", "svc.deleted"], rows.Select(r => r.Manifest).Where(m => m != "svc.unschedulable"));
         Assert.All(rows, r => Assert.Equal(Fleet.Cluster.Serialization.FleetSerializer.Id, r.Serializer));
         Assert.All(rows, r => Assert.Equal(Fleet.Cluster.Control.ClusterController.PersistenceIdPrefix, r.Id));
         Assert.All(rows, r => Assert.DoesNotContain("Fleet.", r.Payload, StringComparison.Ordinal));

@@ -22,7 +22,14 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
 
     private static readonly NodeStatus NodeInfo = new(
         Node1, "127.0.0.1", new HashSet<NodeRole> { NodeRole.ControlPlane, NodeRole.Worker },
-        new Dictionary<string, string> { ["zone"] = "a" }, "0.1.0", T0);
+        new Dictionary<string, string> { ["zone"] = "a" }, "0.1.0", T0)
+    {
+        AllocatableCpu = new Fleet.Core.Quantities.CpuQuantity(1500),
+        AllocatableMemory = new Fleet.Core.Quantities.ByteSize(3L << 30),
+    };
+
+    private static readonly NodeStatus NodeWithoutCapacity = new(
+        NodeName.Parse("node2"), "127.0.0.2", new HashSet<NodeRole> { NodeRole.Worker }, new Dictionary<string, string>(), "0.1.0", T0);
 
     private static readonly ServiceEntry Entry = new(Specs.Full(), 4, T0, T0.AddHours(1));
 
@@ -39,6 +46,7 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         var applied = new ServiceEvents.ServiceApplied(Specs.Full(), 4, T0);
         var scaled = new ServiceEvents.ServiceScaled(Web, 10, 3, 5, T0);
         var deleted = new ServiceEvents.ServiceDeleted(Web, 5, T0);
+        var unschedulable = new ServiceEvents.ServiceUnschedulable(Web, 2, ["node1: memory needs 512Mi, 200Mi free", "node2: cordoned"], 5, T0);
         yield return new ServiceCommands.Apply(Specs.Full(), T0);
         yield return new ServiceCommands.Apply(Specs.Service(), T0);
         yield return new ServiceCommands.Scale(Web, 7, T0);
@@ -46,6 +54,8 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         yield return applied;
         yield return scaled;
         yield return deleted;
+        yield return unschedulable;
+        yield return new ServiceEvents.ServiceUnschedulable(Web, 1, [], 5, T0);
         yield return new CommandResult(CommandOutcome.NotFound, Web, 0, "service web not found");
         yield return DesiredState.Empty.Apply(applied).Apply(new ServiceEvents.ServiceApplied(Specs.Service(), 1, T0)).Apply(scaled);
         yield return new ControllerProtocol.GetServices();
@@ -58,9 +68,11 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         yield return new ControllerProtocol.ServiceResponse(new ControllerProtocol.ServiceSummary(Entry, 2, 1), [Replica, FailedReplica], [applied, scaled]);
         yield return new ControllerProtocol.ServiceResponse(null, [], []);
         yield return new ControllerProtocol.ReplicasResponse([Replica, FailedReplica]);
-        yield return new ControllerProtocol.NodesResponse([NodeInfo]);
-        yield return new ControllerProtocol.EventsResponse([applied, scaled, deleted]);
+        yield return new ControllerProtocol.NodesResponse([NodeInfo, NodeWithoutCapacity]);
+        yield return new ControllerProtocol.EventsResponse([applied, scaled, deleted, unschedulable]);
+        yield return DesiredState.Empty.Apply(applied).Apply(unschedulable);
         yield return new AgentProtocol.NodeInventory(NodeInfo, [Replica, FailedReplica]);
+        yield return new AgentProtocol.NodeInventory(NodeWithoutCapacity, []);
         yield return new AgentProtocol.ReplicaStatusChanged(Replica);
         yield return new AgentProtocol.ReplicaRemoved(Replica.Id, Node1);
         yield return new AgentProtocol.StartReplica(Replica.Id, Specs.Full(), 3);
@@ -119,6 +131,26 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         Assert.True(ServiceSpecEquality.Equivalent(Specs.Full(), back.Find(ServiceName.Parse("api"))!.Spec));
         Assert.Equal(3, back.History.Count);
         Assert.IsType<ServiceEvents.ServiceScaled>(back.History[^1]);
+    }
+
+    [Fact]
+    public void Node_capacity_and_the_spec_generation_survive_the_wire_and_the_snapshot()
+    {
+        var serializer = new FleetSerializer((ExtendedActorSystem)Sys);
+        var inventory = new AgentProtocol.NodeInventory(NodeInfo, []);
+        var state = DesiredState.Empty
+            .Apply(new ServiceEvents.ServiceApplied(Specs.Service(), 1, T0))
+            .Apply(new ServiceEvents.ServiceApplied(Specs.Service(image: "busybox:1.37"), 2, T0))
+            .Apply(new ServiceEvents.ServiceScaled(Web, 5, 3, 3, T0))
+            .Apply(new ServiceEvents.ServiceUnschedulable(Web, 2, ["node1: memory needs 512Mi, 200Mi free"], 3, T0));
+
+        var node = ((AgentProtocol.NodeInventory)serializer.FromBinary(serializer.ToBinary(inventory), "agent.inventory")).Node;
+        var back = (DesiredState)serializer.FromBinary(serializer.ToBinary(state), serializer.Manifest(state));
+
+        Assert.Equal((1500L, 3L << 30), (node.AllocatableCpu!.Value.Millicores, node.AllocatableMemory!.Value.Bytes));
+        Assert.Equal((3L, 2L), (back.Find(Web)!.Generation, back.Find(Web)!.RolloutGeneration));
+        var last = Assert.IsType<ServiceEvents.ServiceUnschedulable>(back.History[^1]);
+        Assert.Equal(["node1: memory needs 512Mi, 200Mi free"], last.Reasons);
     }
 
     [Fact]

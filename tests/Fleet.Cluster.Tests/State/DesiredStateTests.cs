@@ -189,6 +189,54 @@ public sealed class DesiredStateTests
         Assert.Equal(events, replayed.History);
     }
 
+    [Theory]
+    [InlineData("scale", 1L, 2L)]
+    [InlineData("replicas-only apply", 1L, 2L)]
+    [InlineData("new image", 2L, 2L)]
+    [InlineData("new env", 2L, 2L)]
+    public void Only_a_change_beyond_the_replica_count_starts_a_new_rollout_generation(string change, long rollout, long generation)
+    {
+        var state = DesiredState.Empty.Apply(new ServiceEvents.ServiceApplied(Specs.Service(), 1, T0));
+        IServiceCommand command = change switch
+        {
+            "scale" => new ServiceCommands.Scale(Web, 5, T0),
+            "replicas-only apply" => new ServiceCommands.Apply(Specs.Service(replicas: 6), T0),
+            "new image" => new ServiceCommands.Apply(Specs.Service(image: "busybox:1.37"), T0),
+            _ => new ServiceCommands.Apply(Specs.Service(extra: "env: { MODE: debug }"), T0),
+        };
+
+        var (_, events) = state.Decide(command);
+        var entry = state.ApplyAll(events).Find(Web)!;
+
+        Assert.Equal((rollout, generation), (entry.RolloutGeneration, entry.Generation));
+    }
+
+    [Fact]
+    public void A_scale_after_a_new_spec_keeps_the_rollout_generation_of_that_spec()
+    {
+        var state = DesiredState.Empty.ApplyAll([
+            new ServiceEvents.ServiceApplied(Specs.Service(), 1, T0),
+            new ServiceEvents.ServiceApplied(Specs.Service(image: "busybox:1.37"), 2, T0),
+            new ServiceEvents.ServiceScaled(Web, 9, 3, 3, T0),
+        ]);
+
+        Assert.Equal((2L, 3L), (state.Find(Web)!.RolloutGeneration, state.Find(Web)!.Generation));
+    }
+
+    [Fact]
+    public void An_unschedulable_event_is_history_only_and_describes_every_reason()
+    {
+        var state = DesiredState.Empty.Apply(new ServiceEvents.ServiceApplied(Specs.Service(), 1, T0));
+        var e = new ServiceEvents.ServiceUnschedulable(Web, 2, ["node1: memory needs 512Mi, 200Mi free", "node2: cordoned"], 1, T0);
+
+        var after = state.Apply(e);
+
+        Assert.Same(state.Services, after.Services);
+        Assert.Equal(e, after.History[^1]);
+        Assert.Equal("web: 2 replicas unschedulable: node1: memory needs 512Mi, 200Mi free; node2: cordoned", ServiceEvents.Describe(e));
+        Assert.Equal("unschedulable", ServiceEvents.Kind(e));
+    }
+
     [Fact]
     public void Describe_names_the_service_and_the_change()
     {

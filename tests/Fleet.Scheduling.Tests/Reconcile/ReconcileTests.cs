@@ -218,6 +218,48 @@ public sealed class ReconcileTests
         Assert.Equal(replaced, plan.Stops.Any(s => s.Replica == Id("job-aaaaa")));
     }
 
+    [Theory]
+    [InlineData(RestartPolicy.Always, ReplicaState.Exited)]
+    [InlineData(RestartPolicy.Always, ReplicaState.Failed)]
+    [InlineData(RestartPolicy.OnFailure, ReplicaState.Failed)]
+    [InlineData(RestartPolicy.Never, ReplicaState.Failed)]
+    public void With_restarts_on_the_node_a_terminal_replica_keeps_its_slot(RestartPolicy policy, ReplicaState state)
+    {
+        var h = ThreeNodes();
+        h.RestartsOnNode = true;
+        h.Deploy(Service("job", replicas: 2, restart: policy));
+        h.AddReplica(Replica("job-aaaaa", "node1", state));
+        h.AddReplica(Replica("job-bbbbb", "node2"));
+
+        var plan = h.Schedule();
+        var again = h.Schedule();
+
+        Assert.True(plan.IsEmpty, plan.Describe());
+        Assert.True(again.IsEmpty, again.Describe());
+    }
+
+    [Theory]
+    [InlineData(RestartPolicy.Always, ReplicaState.Failed, false)]
+    [InlineData(RestartPolicy.Always, ReplicaState.Failed, true)]
+    [InlineData(RestartPolicy.Never, ReplicaState.Failed, false)]
+    [InlineData(RestartPolicy.Never, ReplicaState.Exited, true)]
+    [InlineData(RestartPolicy.OnFailure, ReplicaState.Exited, false)]
+    public void A_terminal_replica_of_an_older_generation_is_replaced_by_the_new_spec(RestartPolicy policy, ReplicaState state, bool restartsOnNode)
+    {
+        var h = ThreeNodes();
+        h.RestartsOnNode = restartsOnNode;
+        h.Deploy(Service("job", replicas: 1, restart: policy, image: "busybox:nope"));
+        h.AddReplica(Replica("job-aaaaa", "node1", state));
+        h.Deploy(Service("job", replicas: 1, restart: policy));
+
+        var plan = h.Schedule();
+
+        Assert.Equal(Id("job-aaaaa"), Assert.Single(plan.Stops).Replica);
+        Assert.StartsWith("rolling update: " + state.ToString().ToLowerInvariant() + " replica of generation 1 → 2", Assert.Single(plan.Stops).Reason, StringComparison.Ordinal);
+        var place = Assert.Single(plan.Places);
+        Assert.Equal((Id("job-aaaaa"), 2L), (place.Replaces, place.Generation));
+    }
+
     [Fact]
     public void Replica_lost_by_its_agent_is_stopped_and_replaced()
     {
