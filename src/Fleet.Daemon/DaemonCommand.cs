@@ -26,6 +26,9 @@ public static class DaemonCommand
         DefaultValueFactory = _ => DriverKind.Container,
     };
 
+    public static readonly Option<string?> Bridge = new("--bridge") { Description = "The node bridge replicas join (default fleet0)." };
+    public static readonly Option<string?> Subnet = new("--subnet") { Description = "The replicas' IPv4 subnet on the bridge (default 10.88.0.0/16)." };
+
     public static readonly Option<LogFormat> LogFormatOption = new("--log-format")
     {
         Description = "Console log format: json (structured, one object per line) or text.",
@@ -36,7 +39,7 @@ public static class DaemonCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("fleetd — the Fleet node daemon: control plane, node agent, API and metrics.");
-        foreach (var option in new Option[] { Config, Node, DataDir, Address, ApiPort, HttpPort, ClusterPort, Driver, LogFormatOption })
+        foreach (var option in new Option[] { Config, Node, DataDir, Address, ApiPort, HttpPort, ClusterPort, Driver, Bridge, Subnet, LogFormatOption })
         {
             root.Options.Add(option);
         }
@@ -53,6 +56,8 @@ public static class DaemonCommand
                 ClusterPort = parsed.GetValue(ClusterPort),
                 Driver = parsed.GetValue(Driver),
                 LogFormat = parsed.GetValue(LogFormatOption),
+                Bridge = parsed.GetValue(Bridge),
+                Subnet = parsed.GetValue(Subnet),
             };
             var errors = new List<string>();
             var options = DaemonOptions.Resolve(arguments, File.ReadAllText, errors);

@@ -35,6 +35,8 @@ public sealed record DaemonArguments
     public int? ClusterPort { get; init; }
     public DriverKind Driver { get; init; } = DriverKind.Container;
     public LogFormat LogFormat { get; init; } = LogFormat.Json;
+    public string? Bridge { get; init; }
+    public string? Subnet { get; init; }
 }
 
 /// <summary>
@@ -58,6 +60,10 @@ public sealed record DaemonOptions
     public PersistenceSpec Persistence { get; init; } = new();
     public DriverKind Driver { get; init; }
     public LogFormat LogFormat { get; init; }
+
+    /// <summary>Bridge and Subnet are the node network's (BridgeNetworkOptions' defaults fleet0, 10.88.0.0/16); two nodes on one machine need their own.</summary>
+    public string Bridge { get; init; } = Fleet.Node.Networking.BridgeNetworkOptions.DefaultBridge;
+    public Fleet.Node.Networking.Ipv4Subnet Subnet { get; init; } = Fleet.Node.Networking.Ipv4Subnet.Parse(Fleet.Node.Networking.BridgeNetworkOptions.DefaultSubnet);
 
     /// <summary>
     /// Resolve merges defaults, the cluster file and the flags. It returns null and fills
@@ -139,6 +145,16 @@ public sealed record DaemonOptions
         {
             errors.Add($"the api, http and cluster ports must differ (got {ports.Api}, {ports.Http}, {ports.Cluster})");
         }
+        var bridge = args.Bridge ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultBridge;
+        if (bridge.Length is 0 or > 15 || bridge.Any(c => char.IsWhiteSpace(c) || c == '/'))
+        {
+            errors.Add($"--bridge: `{bridge}` is not a Linux interface name (1..15 characters, no spaces or /)");
+        }
+        var subnet = default(Fleet.Node.Networking.Ipv4Subnet);
+        if (!Fleet.Node.Networking.Ipv4Subnet.TryParse(args.Subnet ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultSubnet, out subnet, out var subnetError))
+        {
+            errors.Add($"--subnet: {subnetError}");
+        }
         if (errors.Count > 0)
         {
             return null;
@@ -161,6 +177,8 @@ public sealed record DaemonOptions
             Persistence = cluster?.Persistence ?? new PersistenceSpec(),
             Driver = args.Driver,
             LogFormat = args.LogFormat,
+            Bridge = bridge,
+            Subnet = subnet,
         };
     }
 }

@@ -74,9 +74,12 @@ public static class FleetDaemon
                 Driver = options.Driver switch
                 {
                     DriverKind.Memory => node => new InMemoryReplicaDriver(node),
-                    // Loopback-only until the node network (BridgeNetwork) is wired in.
-                    DriverKind.Container => node => Fleet.Node.Replicas.ContainerReplicaDriver.Create(
-                        node, new Fleet.Node.NodePaths(options.DataDir), new Fleet.Node.Replicas.LoopbackOnlyNetwork()),
+                    DriverKind.Container => node =>
+                    {
+                        var paths = new Fleet.Node.NodePaths(options.DataDir);
+                        var network = new Fleet.Node.Networking.BridgeNetwork(paths, new Fleet.Node.Networking.BridgeNetworkOptions { Bridge = options.Bridge, Subnet = options.Subnet });
+                        return Fleet.Node.Replicas.ContainerReplicaDriver.Create(node, paths, network);
+                    },
                     _ => node => new UnavailableReplicaDriver(node),
                 },
             });
