@@ -27,7 +27,15 @@ internal sealed class StoreLock : IDisposable
 
     private static StoreLock Acquire(string path, int operation)
     {
-        var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // Not File.OpenHandle: .NET emulates FileShare on Unix with its own flock(LOCK_NB) at
+        // open, which fails ("being used by another process") while another holder keeps our
+        // exclusive flock. A plain open(2) leaves the locking to us.
+        var fd = Libc.Openat2(Libc.AtFdCwd, path, Libc.ORdonly | Libc.OCreat | Libc.OCloexec, 0x1a4, 0);
+        if (fd < 0)
+        {
+            throw new ContentStoreException($"cannot open {path}: {Libc.Describe(Libc.Errno)}");
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
         while (Libc.Flock((int)handle.DangerousGetHandle(), operation) != 0)
         {
             var errno = Libc.Errno;
