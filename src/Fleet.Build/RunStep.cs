@@ -123,6 +123,36 @@ public sealed class RunStep(RunStepOptions options)
                     // The step already failed; its error is the one worth reporting.
                 }
             }
+            RemoveEmptyCgroupParent();
+        }
+    }
+
+    // A RUN container's cgroup goes with it, but the parent the runtime made for it stays; remove
+    // it once empty so a build leaves nothing in /sys/fs/cgroup. Another build's step may be
+    // using it right now: then rmdir fails (busy, not empty) and the last step removes it.
+    private void RemoveEmptyCgroupParent()
+    {
+        const string root = "/sys/fs/cgroup";
+        var hierarchies = File.Exists(Path.Combine(root, "cgroup.controllers"))
+            ? [root]
+            : Directory.Exists(root) ? Directory.GetDirectories(root) : [];
+        foreach (var hierarchy in hierarchies)
+        {
+            for (var parent = options.CgroupParent.TrimEnd('/'); parent.Length > 1; parent = parent[..parent.LastIndexOf('/')])
+            {
+                try
+                {
+                    Directory.Delete(hierarchy + parent);
+                }
+                catch (IOException)
+                {
+                    break;
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    break;
+                }
+            }
         }
     }
 
