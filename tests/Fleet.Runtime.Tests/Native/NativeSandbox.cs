@@ -188,14 +188,18 @@ internal sealed partial class NativeSandbox : IDisposable
             LogPath = Path.Combine(Dir("logs"), name + ".log"),
         });
 
-    /// <summary>WaitForStatus polls the state until it is <paramref name="status"/>.</summary>
+    /// <summary>
+    /// WaitForStatus polls the state until it is <paramref name="status"/>; for Stopped also until
+    /// the exit status is recorded (the shim writes it just after the init process is reaped, so
+    /// a state read in between says stopped with no exit code yet).
+    /// </summary>
     public ContainerState WaitForStatus(string id, ContainerStatus status, int seconds = 15)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var state = Runtime.State(id);
-            if (state.Status == status)
+            if (state.Status == status && (status != ContainerStatus.Stopped || state.ExitCode is not null))
             {
                 return state;
             }
