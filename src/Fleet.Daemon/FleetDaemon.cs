@@ -78,7 +78,8 @@ public static class FleetDaemon
                     {
                         var paths = new Fleet.Node.NodePaths(options.DataDir);
                         var network = new Fleet.Node.Networking.BridgeNetwork(paths, new Fleet.Node.Networking.BridgeNetworkOptions { Bridge = options.Bridge, Subnet = options.Subnet });
-                        return Fleet.Node.Replicas.ContainerReplicaDriver.Create(node, paths, network);
+                        return Fleet.Node.Replicas.ContainerReplicaDriver.Create(node, paths, network,
+                            options: new Fleet.Node.Replicas.ContainerDriverOptions { PullCompleted = FleetMetrics.ObserveImagePull });
                     },
                     _ => node => new UnavailableReplicaDriver(node),
                 },

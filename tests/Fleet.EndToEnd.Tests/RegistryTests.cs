@@ -30,5 +30,17 @@ public sealed class RegistryTests
         IReadOnlyList<string> answers = [];
         b.Eventually(() => (answers = HelloWeb.Answers(port, 6)).Count > 0, () => $"an answer on port {port}", TimeSpan.FromSeconds(30));
         Assert.All(answers, answer => Assert.Contains(answer, ids));
+
+        // One pull by `fleetctl pull`, then at least one by the driver for the replicas (the tag
+        // was removed in between): both paths feed the pull-duration histogram.
+        Assert.True(PullCount(b) >= 2, $"fleet_image_pull_duration_seconds_count on node b is {PullCount(b)}; expected the CLI's and the driver's pulls");
+    }
+
+    private static double PullCount(FleetNode node)
+    {
+        using var http = new HttpClient();
+        var metrics = http.GetStringAsync(new Uri($"http://{node.RegistryHost}/metrics")).GetAwaiter().GetResult();
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("fleet_image_pull_duration_seconds_count", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

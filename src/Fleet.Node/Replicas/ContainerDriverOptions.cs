@@ -26,4 +26,7 @@ public sealed record ContainerDriverOptions
     public string? CgroupParent { get; init; }
 
     public OciConfigOptions Oci { get; init; } = OciConfigOptions.Default;
+
+    /// <summary>PullCompleted is told how long each successful image pull took (fleetd's pull-duration metric).</summary>
+    public Action<TimeSpan>? PullCompleted { get; init; }
 }

@@ -70,7 +70,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         _options = options ?? new ContainerDriverOptions();
         _clock = clock ?? TimeProvider.System;
         _runtime = runtime ?? new NativeContainerRuntime(new NativeContainerRuntimeOptions { StateRoot = paths.RuntimeRoot });
-        _images = new ReplicaImages(store, puller);
+        _images = new ReplicaImages(store, puller, _options.PullCompleted);
         _volumes = new NodeVolumes(paths);
         _prober = new HealthProber(paths.RuntimeRoot, NativeRuntimeInfo.CliPath);
         CgroupParent = _options.CgroupParent ?? DefaultCgroupParent(node, paths);

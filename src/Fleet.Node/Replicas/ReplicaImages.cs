@@ -19,7 +19,7 @@ public sealed record ResolvedImage(ImageReference Reference, Digest Digest, stri
 /// <see cref="IGcRoots"/> (a lease would die with this process; an adopted replica needs its
 /// layers after a fleetd restart too).
 /// </summary>
-public sealed class ReplicaImages(ContentStore store, ImagePuller? puller) : IGcRoots
+public sealed class ReplicaImages(ContentStore store, ImagePuller? puller, Action<TimeSpan>? pullCompleted = null) : IGcRoots
 {
     private readonly ConcurrentDictionary<ReplicaId, Descriptor> _inUse = new();
 
@@ -47,7 +47,9 @@ public sealed class ReplicaImages(ContentStore store, ImagePuller? puller) : IGc
                 throw new ImageNotFoundException($"{reference}: not on this node and no registry access is configured");
             }
             pulling();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var pulled = await puller.PullAsync(reference, cancellationToken: cancellationToken).ConfigureAwait(false);
+            pullCompleted?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             digest = pulled.Digest;
             mediaType = pulled.MediaType;
         }
