@@ -47,15 +47,9 @@ public sealed record ReplicaRecord
         }
     }
 
-    /// <summary>Write replaces the record atomically.</summary>
-    public void Write(string replicaDir)
-    {
-        Directory.CreateDirectory(replicaDir);
-        var path = Path.Combine(replicaDir, FileName);
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this, FleetJson.Options));
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Write replaces the record durably: a crash leaves the old record or the new one, never a torn one.</summary>
+    public void Write(string replicaDir) =>
+        DurableFile.Replace(Path.Combine(replicaDir, FileName), JsonSerializer.SerializeToUtf8Bytes(this, FleetJson.Options));
 
     /// <summary>ReadAll loads every replica record under the node's replicas directory.</summary>
     public static IReadOnlyList<ReplicaRecord> ReadAll(NodePaths paths)

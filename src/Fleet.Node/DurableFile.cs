@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Fleet.Node.Networking;
+namespace Fleet.Node;
 
 /// <summary>
 /// DurableFile replaces a small file so that a crash or power loss leaves either the old content
