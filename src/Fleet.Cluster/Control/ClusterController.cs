@@ -37,6 +37,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private readonly HashSet<Address> _awaitingInventory = [];
     private readonly Dictionary<Address, (UniqueAddress Member, NodeReachability Reachability)> _members = [];
     private readonly Dictionary<ReplicaId, NodeName> _replacedAway = [];
+    private readonly Dictionary<Address, NodeName> _nodeAt = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
@@ -100,11 +101,18 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         {
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
-                // Its replicas are lost: the planner replaces them (stateful ones too) and the
-                // replaced ids stay superseded until the node reports again.
-                _log.Warning("agent of node {0} terminated; its node is down until it reports again", node);
+                // Its replicas are lost: the planner replaces them and the replaced ids stay
+                // superseded until the node reports again. While its member is still in the
+                // cluster (its ActorSystem is going away, or it is cut off) the node is only
+                // unreachable — its stateful replicas wait until membership says it is down.
+                var memberAlive = _members.TryGetValue(AddressOf(t.ActorRef), out var member) && member.Reachability != NodeReachability.Down;
+                var reachability = memberAlive ? NodeReachability.Unreachable : NodeReachability.Down;
+                _log.Warning("agent of node {0} terminated; the node is {1} until it reports again", node, reachability.ToString().ToLowerInvariant());
                 _agents.Remove(node);
-                _observed = _observed.WithReachability(node, NodeReachability.Down, _clock.GetUtcNow());
+                if (_observed.Nodes.GetValueOrDefault(node.Value)?.Reachability != NodeReachability.Down)
+                {
+                    _observed = _observed.WithReachability(node, reachability, _clock.GetUtcNow());
+                }
             }
             ReconcileNow();
         });
@@ -242,6 +250,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 _superseded.Add(id);
             }
         }
+        _nodeAt[address] = node;
         if (!_agents.TryGetValue(node, out var agent) || !agent.Equals(Sender))
         {
             _log.Info("agent of node {0} reported {1} replicas", node, inventory.Replicas.Count);
@@ -301,8 +310,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         {
             return;
         }
-        var node = _agents.FirstOrDefault(a => AddressOf(a.Value).Equals(member.Address)).Key;
-        if (node == default || member.Address.Equals(((ExtendedActorSystem)Context.System).Provider.DefaultAddress))
+        if (!_nodeAt.TryGetValue(member.Address, out var node) || member.Address.Equals(((ExtendedActorSystem)Context.System).Provider.DefaultAddress))
         {
             return;
         }
@@ -314,7 +322,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 _agents.Remove(node); // its agent is gone with its ActorSystem
                 break;
             case NodeReachability.Up:
-                _agents[node].Tell(new AgentProtocol.RequestInventory()); // what survived, to stop the surplus
+                AgentAt(member.Address).Tell(new AgentProtocol.RequestInventory()); // what survived, to stop the surplus
                 break;
         }
         ReconcileNow();
@@ -361,6 +369,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             .ToList();
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
         var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now), _random);
+        var planned = _observed; // stops come first and may forget replicas the starts replace
         foreach (var action in plan.Actions)
         {
             switch (action)
@@ -370,8 +379,8 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     if (start.Replaces is { } replaced)
                     {
                         _superseded.Add(replaced);
-                        if (_observed.Replicas.GetValueOrDefault(replaced.ToString()) is { } old
-                            && _observed.Nodes.GetValueOrDefault(old.Node.Value)?.Reachability is NodeReachability.Unreachable or NodeReachability.Down)
+                        if (planned.Replicas.GetValueOrDefault(replaced.ToString()) is { } old
+                            && planned.Nodes.GetValueOrDefault(old.Node.Value)?.Reachability is NodeReachability.Unreachable or NodeReachability.Down)
                         {
                             _replacedAway[replaced] = old.Node; // remembered until that node reports again
                         }

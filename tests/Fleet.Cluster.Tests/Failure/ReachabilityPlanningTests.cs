@@ -95,7 +95,7 @@ public sealed class ReachabilityPlanningTests
     [Fact]
     public void An_inventory_written_before_reachability_existed_reads_as_up()
     {
-        var json = JsonSerializer.Serialize(Node(Node1), FleetJson.Options).Replace("\"reachability\":\"up\",", "", StringComparison.Ordinal);
+        var json = JsonSerializer.Serialize(Node(Node1), FleetJson.Options).Replace(",\"reachability\":\"up\"", "", StringComparison.Ordinal);
         Assert.DoesNotContain("reachability", json, StringComparison.Ordinal);
         Assert.Equal(NodeReachability.Up, JsonSerializer.Deserialize<NodeStatus>(json, FleetJson.Options)!.Reachability);
     }
