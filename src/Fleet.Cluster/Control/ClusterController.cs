@@ -101,6 +101,14 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         {
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
+                if (!IsClustered)
+                {
+                    // No membership to ask (a plain ActorSystem): the agent is all there is of the node.
+                    _log.Warning("agent of node {0} terminated; forgetting its replicas until it reports again", node);
+                    _agents.Remove(node);
+                    _observed = _observed.WithoutNode(node);
+                    continue;
+                }
                 // Its replicas are lost: the planner replaces them and the replaced ids stay
                 // superseded until the node reports again. While its member is still in the
                 // cluster (its ActorSystem is going away, or it is cut off) the node is only
@@ -111,7 +119,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 _agents.Remove(node);
                 if (_observed.Nodes.GetValueOrDefault(node.Value)?.Reachability != NodeReachability.Down)
                 {
-                    _observed = _observed.WithReachability(node, reachability, _clock.GetUtcNow());
+                    MarkNode(node, reachability);
                 }
             }
             ReconcileNow();
@@ -315,7 +323,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             return;
         }
         _log.Warning("node {0} ({1}) is {2}", node, member.Address, reachability.ToString().ToLowerInvariant());
-        _observed = _observed.WithReachability(node, reachability, _clock.GetUtcNow());
+        MarkNode(node, reachability);
         switch (reachability)
         {
             case NodeReachability.Down:
@@ -326,6 +334,19 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 break;
         }
         ReconcileNow();
+    }
+
+    /// <summary>MarkNode records a node's reachability; on a down node, stops in flight will never be confirmed, so those replicas are forgotten.</summary>
+    private void MarkNode(NodeName node, NodeReachability reachability)
+    {
+        _observed = _observed.WithReachability(node, reachability, _clock.GetUtcNow());
+        if (reachability == NodeReachability.Down)
+        {
+            foreach (var stopping in _observed.Replicas.Values.Where(r => r.Node == node && r.Phase == ReplicaPhase.Stopping).ToList())
+            {
+                _observed = _observed.WithoutReplica(stopping.Id);
+            }
+        }
     }
 
     private Address AddressOf(IActorRef actor) =>

@@ -89,7 +89,8 @@ public sealed class NodeFailureTests
                 if (dbElsewhere > 0)
                 {
                     // The stateful replica comes back only once its node is down, and only once.
-                    Assert.Equal(NodeReachability.Down, reachability);
+                    seen.Add(await ReachabilityOf(controller, victim.Name));
+                    Assert.True(reachability == NodeReachability.Down, $"db elsewhere while {victim.Name} is {reachability}; seen: {string.Join(",", seen)}; {Poll.Describe(replicas)}");
                     Assert.Equal(1, dbElsewhere);
                     break;
                 }
