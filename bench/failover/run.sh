@@ -11,7 +11,7 @@
 #   bench/failover/run.sh           # build (Release), RUNS runs, write bench/failover/RESULTS.md
 #                                   # and the fail-over row of bench/RESULTS.md
 # Knobs: RUNS (5), NO_RESULTS=1 (print only), NO_BUILD=1 (use the existing Release build),
-#        SWARM=1 (also measure Docker Swarm on this machine, if dockerd runs; see README).
+#        (Docker Swarm is not measured: see README.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -181,7 +181,7 @@ when=$(date -u +%Y-%m-%dT%H:%MZ)
 verdict=$([ "$median" -le 6000 ] && echo "✓" || echo "✗")
 echo "== median of $RUNS: $median ms (raw: $raw), target ≤ 6000 ms $verdict; load $load"
 
-swarm="not measured (Docker's published figure ≈ 15 s: task heartbeat 5 s × grace; see README)"
+swarm="≈ 15 s published, not measured here (see README)"
 if [ "${NO_RESULTS:-}" != 1 ]; then
   cat >"$here/RESULTS.md" <<MD
 # Fail-over — \`bench/failover/run.sh\`

@@ -38,6 +38,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<Address, (UniqueAddress Member, NodeReachability Reachability)> _members = [];
     private readonly Dictionary<ReplicaId, NodeName> _replacedAway = [];
     private readonly Dictionary<Address, NodeName> _nodeAt = [];
+    private readonly HashSet<IActorRef> _deadAgents = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
@@ -81,6 +82,10 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Command<AgentProtocol.NodeInventory>(HandleInventory);
         Command<AgentProtocol.ReplicaStatusChanged>(m =>
         {
+            if (_deadAgents.Contains(Sender))
+            {
+                return;
+            }
             _pending.Remove(m.Status.Id);
             var before = _observed.Replicas.GetValueOrDefault(m.Status.Id.ToString());
             _observed = _observed.WithReplica(m.Status);
@@ -99,6 +104,10 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         });
         Command<Terminated>(t =>
         {
+            if (IsClustered)
+            {
+                _deadAgents.Add(t.ActorRef); // a report of its still in flight must not bring its node back
+            }
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
                 if (!IsClustered)
@@ -237,6 +246,10 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     {
         var address = AddressOf(Sender);
         _awaitingInventory.Remove(address);
+        if (_deadAgents.Contains(Sender))
+        {
+            return;
+        }
         var node = inventory.Node.Name;
         var reachability = _members.TryGetValue(address, out var member) ? member.Reachability : NodeReachability.Up;
         if (reachability == NodeReachability.Down)
