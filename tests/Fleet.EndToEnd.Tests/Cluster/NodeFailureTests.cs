@@ -95,7 +95,7 @@ public sealed class NodeFailureTests
             TimeSpan.FromSeconds(90));
         Assert.NotEqual(frozen.Name, Assert.Single(cluster.Replicas("db")).Node);
         web = cluster.WaitHealthy("web", 6, TimeSpan.FromSeconds(60));
-        Assert.Empty(frozenWeb.Where(id => web.Any(r => r.Id == id))); // replaced, and the old ones stopped
+        Assert.DoesNotContain(web, r => frozenWeb.Contains(r.Id)); // replaced, and the old ones stopped
 
         // The rejoined node takes work again: it is Up in the controller's eyes.
         cluster.Eventually(() => controlNode.Fleetd.Log.Contains($"agent of node {frozen.Name} reported", StringComparison.Ordinal),
