@@ -140,17 +140,18 @@ public static class FleetDaemon
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var system = app.Services.GetRequiredService<ActorSystem>();
-            // Stopping asked for by SIGTERM finds the ActorSystem still running (the hosted services
-            // stop after this callback); an ActorSystem that ended on its own has begun its
-            // coordinated shutdown (downing) or terminated before anyone asked fleetd to stop.
+            // The cluster ending this node's ActorSystem (downed by the split brain resolver, or
+            // unable to join) starts its coordinated shutdown before anyone stops the host; SIGTERM
+            // and Ctrl-C stop the host (Akka's own CLR hook may get there first, with ClrExitReason).
             app.Lifetime.ApplicationStopping.Register(() =>
             {
-                if (CoordinatedShutdown.Get(system).ShutdownReason is { } reason)
+                var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+                if (reason is CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterJoinUnsuccessfulReason)
                 {
                     systemEndedFirst = true;
                     ActorSystemEnded(logger, reason.GetType().Name, null);
                 }
-                else if (system.WhenTerminated.IsCompleted)
+                else if (reason is null && system.WhenTerminated.IsCompleted)
                 {
                     systemEndedFirst = true;
                     ActorSystemEnded(logger, "terminated", null);

@@ -321,9 +321,9 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     {
         if (_members.TryGetValue(member.Address, out var known) && !known.Member.Equals(member.UniqueAddress))
         {
-            if (reachability != NodeReachability.Up || known.Member.Uid == member.UniqueAddress.Uid)
+            if (reachability != NodeReachability.Up)
             {
-                return; // news about the old incarnation
+                return; // news about the old incarnation (a new one announces itself as joining, then up)
             }
         }
         _members[member.Address] = (member.UniqueAddress, reachability);

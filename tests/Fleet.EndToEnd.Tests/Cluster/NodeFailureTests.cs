@@ -28,7 +28,28 @@ public sealed class NodeFailureTests
     [Fact]
     public void A_frozen_node_never_has_its_stateful_replica_started_elsewhere_before_it_is_down_rejoins_when_resumed_and_a_dead_node_is_replaced()
     {
-        using var cluster = FleetCluster.Start();
+        var cluster = FleetCluster.Start();
+        try
+        {
+            FreezeResumeAndKill(cluster);
+        }
+        catch
+        {
+            // The failure is what matters; a cleanup that also fails must not hide it.
+            try
+            {
+                cluster.Dispose();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            throw;
+        }
+        cluster.Dispose();
+    }
+
+    private static void FreezeResumeAndKill(FleetCluster cluster)
+    {
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member: it hosts the controller
         controlNode.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), image: image, replicas: 6)));
