@@ -125,6 +125,7 @@ public sealed class NodeFailureTests
         // 3. Dead machine: kill -9 of the other worker's fleetd and all its containers → 6 web
         // replicas running again on the two nodes left, and db back on the rejoined node.
         var dead = other;
+        var deadIds = cluster.Replicas().Where(r => r.Node == dead.Name).Select(r => r.Id).ToHashSet();
         var clockDead = Stopwatch.StartNew();
         dead.KillMachine();
         cluster.Eventually(() =>
@@ -137,5 +138,11 @@ public sealed class NodeFailureTests
         cluster.Eventually(() => Running(cluster, "db").Count(r => r.Node == frozen.Name && r.State == "healthy") == 1,
             () => $"db back on {frozen.Name}: {Describe(cluster.Replicas("db"))}", FailOver);
         Assert.True(webFailOver < TimeSpan.FromSeconds(30), $"web took {webFailOver.TotalSeconds:0.0}s to be healthy elsewhere");
+
+        // A dead machine leaves its containers' mounts and cgroups behind, as on disk; sweep them
+        // now (by the ids it ran), so the live nodes' cleanup checks only what they left.
+        var deadLeftovers = new List<string>();
+        Leftovers.Sweep(dead, deadIds, deadLeftovers);
+        Assert.DoesNotContain(deadLeftovers, l => l.StartsWith("cannot", StringComparison.Ordinal));
     }
 }
