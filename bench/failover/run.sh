@@ -77,7 +77,7 @@ node_procs() {
   local root="$work/node$1" p
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$$" ] && continue
-    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$root" || [[ "$(readlink "$p/root" 2>/dev/null)" == "$root"* ]]; then
+    if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "$root" || [[ "$(readlink "$p/root" 2>/dev/null)" == "$root"* ]]; then
       echo "${p#/proc/}"
     fi
   done
@@ -165,7 +165,7 @@ for run in $(seq 1 "$RUNS"); do
   results+=("$t")
   echo "run $run: $on3 replicas on node3 (spread $spread) → 6 healthy on node1+node2 after $t ms"
   # Bring node3 back, and start the next run from 2/2/2.
-  wait "${pid[3]}" 2>/dev/null || true
+  { wait "${pid[3]}"; } 2>/dev/null || true
   start_node 3; wait_ready 3
   for _ in $(seq 1 600); do [ "$(agent_reports)" -gt "$before_reports" ] && break; sleep 0.2; done
   ctl 1 scale web --replicas 0 >/dev/null
