@@ -45,6 +45,7 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     private bool _controllerSilent;
     private bool _controllerAnswered;
     private HashSet<(string Port, string Service)> _published = [];
+    private string? _routesError;
 
     /// <summary>
     /// ListenAddresses chooses where published ports answer: every address (loopback included)
@@ -119,7 +120,20 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
             // The controller lists only nodes whose agents have reported; this one may not have yet.
             if (nodes.Nodes.Any(n => n.Name == network.Node))
             {
-                hostRoutes.Update(nodes.Nodes);
+                try
+                {
+                    hostRoutes.Update(nodes.Nodes);
+                    _routesError = null;
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+                {
+                    // Routes to other machines are lost until the next round; the mesh must still follow the replicas.
+                    if (_routesError != e.Message)
+                    {
+                        LogHostRoutesFailed(logger, e.Message);
+                    }
+                    _routesError = e.Message;
+                }
             }
             unreachable = hostRoutes.Current.Skipped.Where(s => !s.Reachable).Select(s => NodeName.Parse(s.Node)).ToHashSet();
         }
@@ -168,6 +182,9 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "mesh: the cluster controller did not answer within {Seconds}s; keeping the {Routes} route(s) known so far")]
     private static partial void LogControllerSilent(ILogger logger, double seconds, int routes);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "mesh: cannot update the routes to other nodes' replica subnets: {Error}; retrying")]
+    private static partial void LogHostRoutesFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "mesh: updating the routes failed; retrying")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);

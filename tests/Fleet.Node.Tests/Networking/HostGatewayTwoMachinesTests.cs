@@ -115,7 +115,10 @@ public sealed class HostGatewayTwoMachinesTests
                 Assert.Contains("200 OK", page, StringComparison.Ordinal);
             }
 
-            // B leaves: A drops its route (and only its own), B tears down.
+            // B leaves while A's fleetd is down: the restarted one (a new keeper over the same
+            // data dir) finds the route it made in its record and drops it.
+            routesA = new HostGatewayRoutes(new NodePaths(dataA), "a", bridgeA, subnetA, null, null);
+            Assert.Equal([new HostRoute("b", subnetB, linkB, linkA)], routesA.Installed);
             Assert.True(routesA.Update([nodes[0]]));
             Assert.Equal("", TestBridge.Run("ip", "route", "show", subnetB.ToString()).Trim());
             Assert.Empty(routesA.Installed);
