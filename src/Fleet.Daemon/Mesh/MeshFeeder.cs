@@ -151,7 +151,14 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     {
         await base.StopAsync(cancellationToken);
         // This node's mesh stops with fleetd; nothing here needs the other nodes' subnets any more.
-        network.Routes?.TearDown();
+        try
+        {
+            network.Routes?.TearDown();
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        {
+            LogHostRoutesFailed(logger, e.Message);
+        }
     }
 
     private void Publish()
