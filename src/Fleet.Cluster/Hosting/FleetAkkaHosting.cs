@@ -105,6 +105,7 @@ public static class FleetAkkaHosting
                 {
                     AllocatableCpu = options.AllocatableCpu ?? NodeCapacity.Cpu(),
                     AllocatableMemory = options.AllocatableMemory ?? NodeCapacity.Memory(),
+                    ContainerSubnet = options.ContainerSubnet,
                 };
                 var settings = new AgentSettings(node, options.AgentReportInterval);
                 var driver = options.Driver(options.Node);

@@ -90,6 +90,13 @@ public sealed record NodeStatus(
 
     /// <summary>ReachabilitySince is when <see cref="Reachability"/> last changed, as the controller saw it; null while never changed.</summary>
     public DateTimeOffset? ReachabilitySince { get; init; }
+
+    /// <summary>
+    /// ContainerSubnet is the node's replica subnet in CIDR form (10.88.0.0/16); null when the
+    /// node has no bridge network. Other nodes route it via <see cref="Address"/> (host gateway)
+    /// so the mesh reaches replicas anywhere.
+    /// </summary>
+    public string? ContainerSubnet { get; init; }
 }
 
 /// <summary>
