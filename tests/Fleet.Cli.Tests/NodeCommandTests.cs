@@ -98,7 +98,7 @@ public sealed class NodeCommandTests
         Assert.Matches("^node2 +Ready +worker +0/- +0/- +0 +-$", lines[2]);
         var wideLines = wide.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Matches("^NAME +STATUS +ROLES +CPU +MEMORY +REPLICAS +LABELS +ADDRESS +AGE +VERSION$", wideLines[0]);
-        Assert.Matches(" 127.0.0.1 +180m +0.1.0$", wideLines[1]);
+        Assert.Matches(" 127.0.0.1 +3h +0.1.0$", wideLines[1]);
     }
 
     [Fact]
