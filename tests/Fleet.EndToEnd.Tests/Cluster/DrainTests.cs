@@ -11,7 +11,7 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 public sealed class DrainTests
 {
     [Fact]
-    public void Drain_moves_everything_off_a_node_with_no_failed_request_through_the_mesh()
+    public async Task Drain_moves_everything_off_a_node_with_no_failed_request_through_the_mesh()
     {
         using var cluster = FleetCluster.Start();
         var image = cluster.HelloWebImage();
@@ -46,7 +46,7 @@ public sealed class DrainTests
 
         var drain = api.Ctl("drain", "node1", "--timeout", "3m");
         stop.Cancel();
-        loop.Wait(TimeSpan.FromSeconds(30));
+        await loop.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(drain.ExitCode == 0, $"drain exit {drain.ExitCode}:\n{drain.Stdout}\n{drain.Stderr}\n{cluster.LogTails()}");
         Assert.Contains("node node1 cordoned and draining", drain.Stdout, StringComparison.Ordinal);
