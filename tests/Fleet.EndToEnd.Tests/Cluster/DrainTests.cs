@@ -62,6 +62,9 @@ public sealed class DrainTests
         Assert.Matches("node1 +Ready,SchedulingDisabled ", api.CtlOk("get", "nodes").Stdout);
         Assert.Contains("node node1 draining", api.CtlOk("events").Stdout, StringComparison.Ordinal);
 
+        var unknown = api.Ctl("drain", "node9");
+        Assert.Equal((1, "error: node node9 not found (known nodes: node1, node2, node3)"), (unknown.ExitCode, unknown.Stderr.Trim()));
+
         // Uncordon: the node takes replicas again.
         Assert.Contains("node node1 uncordoned", api.CtlOk("uncordon", "node1").Stdout, StringComparison.Ordinal);
         api.CtlOk("scale", "web", "--replicas", "4");
