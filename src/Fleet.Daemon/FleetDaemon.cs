@@ -6,7 +6,6 @@ using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
 using Fleet.Daemon.Mesh;
-using Fleet.Node.Mesh;
 using Fleet.Registry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
@@ -47,10 +46,7 @@ public static class FleetDaemon
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(services => new MeshRouter(
-            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options) },
-            services.GetRequiredService<ILogger<MeshRouter>>()));
-        builder.Services.AddHostedService<MeshFeeder>();
+        builder.Services.AddFleetMesh(options);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddFleetNodeServices(options);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
@@ -71,6 +67,7 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
+                ContainerSubnet = options.Driver == DriverKind.Container ? options.Subnet.ToString() : null,
                 Driver = options.Driver switch
                 {
                     DriverKind.Memory => node => new InMemoryReplicaDriver(node),

@@ -71,6 +71,7 @@ public static class FleetAkkaHosting
                 {
                     AllocatableCpu = options.AllocatableCpu ?? NodeCapacity.Cpu(),
                     AllocatableMemory = options.AllocatableMemory ?? NodeCapacity.Memory(),
+                    ContainerSubnet = options.ContainerSubnet,
                 };
                 var settings = new AgentSettings(node, options.AgentReportInterval);
                 var agent = system.ActorOf(NodeAgent.Props(settings, options.Driver(options.Node), controller), NodeAgent.ActorName);

@@ -65,6 +65,13 @@ public sealed record NodeStatus(
 
     /// <summary>AllocatableMemory is the memory replicas may request on this node in total; null when unknown.</summary>
     public ByteSize? AllocatableMemory { get; init; }
+
+    /// <summary>
+    /// ContainerSubnet is the node's replica subnet in CIDR form (10.88.0.0/16); null when the
+    /// node has no bridge network. Other nodes route it via <see cref="Address"/> (host gateway)
+    /// so the mesh reaches replicas anywhere.
+    /// </summary>
+    public string? ContainerSubnet { get; init; }
 }
 
 /// <summary>
