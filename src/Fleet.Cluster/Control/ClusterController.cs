@@ -17,7 +17,7 @@ namespace Fleet.Cluster.Control;
 /// <see cref="ServiceEvents.ServiceUnschedulable"/> event when its reasons change. It runs as a
 /// cluster singleton on role control-plane.
 /// </summary>
-public sealed class ClusterController : ReceivePersistentActor, IWithTimers
+public sealed partial class ClusterController : ReceivePersistentActor, IWithTimers
 {
     /// <summary>PersistenceIdPrefix names the controller's journal stream; there is one controller per cluster.</summary>
     public const string PersistenceIdPrefix = "fleet-controller";
@@ -57,7 +57,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 _desired = state;
             }
         });
-        Recover<IServiceEvent>(e => _desired = _desired.Apply(e));
+        Recover<IClusterEvent>(e => _desired = _desired.Apply(e));
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Info("controller recovered {0} services at sequence number {1}", _desired.Services.Count, LastSequenceNr);
@@ -67,6 +67,8 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         });
 
         Command<IServiceCommand>(HandleCommand);
+        Command<INodeCommand>(HandleNodeCommand);
+        Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
         Command<ControllerProtocol.GetService>(q => Sender.Tell(new ControllerProtocol.ServiceResponse(
@@ -198,7 +200,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>PersistEvents journals events, folds each into the desired state, snapshots on schedule, then runs <paramref name="done"/>.</summary>
-    private void PersistEvents(IReadOnlyList<IServiceEvent> events, Action done)
+    private void PersistEvents(IReadOnlyList<IClusterEvent> events, Action done)
     {
         var remaining = events.Count;
         PersistAll(events, e =>
@@ -279,6 +281,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             Context.Watch(Sender);
         }
         _observed = _observed.WithInventory(inventory.Node, inventory.Replicas);
+        _firstSeen.TryAdd(node, _clock.GetUtcNow());
         foreach (var replica in inventory.Replicas)
         {
             _pending.Remove(replica.Id);
@@ -401,8 +404,9 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             .Where(n => n.Roles.Contains(NodeRole.Worker) && (_agents.ContainsKey(n.Name) || n.Reachability != NodeReachability.Up))
             .Select(n => n.Name)
             .ToList();
+        AdvanceMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
-        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now), _random);
+        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight() }, _random);
         var planned = _observed; // stops come first and may forget replicas the starts replace
         foreach (var action in plan.Actions)
         {
@@ -434,8 +438,12 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     _pending.Remove(stop.Id);
                     _observed = _observed.WithoutReplica(stop.Id);
                     break;
+                case MigrateOn move:
+                    BeginMigration(move, now);
+                    break;
             }
         }
+        RecordDrainBlockers(plan);
         ReportUnschedulable(plan, now);
         LogDeferred(plan);
     }
