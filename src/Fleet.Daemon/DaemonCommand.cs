@@ -79,8 +79,9 @@ public static class DaemonCommand
                 return 1;
             }
             // The host's own lifetime handles SIGTERM and Ctrl-C, not the parser's token. A node
-            // whose ActorSystem was downed gets a new app (ActorSystem, agent, driver) and rejoins;
-            // its containers keep running and are adopted again.
+            // whose ActorSystem was downed first fences (stops its stateful replicas, which the
+            // cluster starts elsewhere), then gets a new app (ActorSystem, agent, driver) and
+            // rejoins; its other containers keep running and are adopted again.
             while (true)
             {
                 await using var app = FleetDaemon.Build(options);
@@ -88,6 +89,7 @@ public static class DaemonCommand
                 {
                     return 0;
                 }
+                await FleetDaemon.FenceAsync(app, options);
                 await Task.Delay(FleetDaemon.RejoinDelay);
             }
         });

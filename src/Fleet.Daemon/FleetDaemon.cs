@@ -160,6 +160,26 @@ public static class FleetDaemon
         return systemEndedFirst ? DaemonExit.Rejoin : DaemonExit.Stopped;
     }
 
+    /// <summary>
+    /// FenceAsync runs after <see cref="RunAsync"/> returned <see cref="DaemonExit.Rejoin"/>: once
+    /// the old ActorSystem has terminated (its replica driver disposed with it, so nothing
+    /// restarts a container), it stops this node's stateful replicas (<see cref="Fencing.StatefulFence"/>).
+    /// The cluster downed this node and starts them elsewhere after its fence margin.
+    /// </summary>
+    public static async Task FenceAsync(WebApplication app, DaemonOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Driver != DriverKind.Container)
+        {
+            return; // pretend replicas end with their driver; there is nothing on the host to stop
+        }
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("fleetd");
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        await Task.WhenAny(system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(10)));
+        await Fencing.StatefulFence.For(options, logger).RunAsync();
+    }
+
     private static void ConfigureLogging(WebApplicationBuilder builder, LogFormat format)
     {
         builder.Logging.ClearProviders();

@@ -406,7 +406,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             .ToList();
         AdvanceMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
-        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight() }, _random);
+        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight(), FenceMargin = _settings.FenceMargin }, _random);
         var planned = _observed; // stops come first and may forget replicas the starts replace
         foreach (var action in plan.Actions)
         {

@@ -18,6 +18,17 @@ public sealed record ControllerSettings
     /// <summary>InventoryGrace is how long a starting controller waits for every agent's inventory before planning anyway.</summary>
     public TimeSpan InventoryGrace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// FenceMargin is how long a stateful replica of a node that turned Down still waits before it
+    /// is started elsewhere (stateless ones were replaced when the node turned unreachable). The
+    /// cut-off node downs itself at about the same moment as the majority downs it (both run the
+    /// split brain resolver's 5 s stable-after from when they saw each other unreachable, ±1–2 s),
+    /// then ends its ActorSystem and host (a few seconds on a loaded machine) and fences: stops its
+    /// stateful replicas with a 3 s grace, then SIGKILL. 15 s covers that with room to spare, so
+    /// the old copy is gone before the new one starts. Zero: replace at Down (no fencing wait).
+    /// </summary>
+    public TimeSpan FenceMargin { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Seed, when set, makes replica ids and the scheduler's tie-breaks deterministic (tests).</summary>
     public int? Seed { get; init; }
 

@@ -51,6 +51,12 @@ public sealed record PlanInput(
 {
     /// <summary>Migrations are the moves in flight, by the id of the replica being moved.</summary>
     public IReadOnlyDictionary<ReplicaId, MigrationInFlight> Migrations { get; init; } = new Dictionary<ReplicaId, MigrationInFlight>();
+
+    /// <summary>
+    /// FenceMargin: a node Down for less than this still counts as Unreachable, so its stateful
+    /// replicas wait while the node fences itself (see <see cref="ControllerSettings.FenceMargin"/>).
+    /// </summary>
+    public TimeSpan FenceMargin { get; init; } = TimeSpan.Zero;
 }
 
 /// <summary>

@@ -113,7 +113,7 @@ public sealed class SchedulingPlanner : IReplicaPlanner
             });
         }
 
-        var nodes = usage.Select(pair => WithDeclared(NodeInfoOf(pair.Key, input.Observed.Nodes.GetValueOrDefault(pair.Key.Value), pair.Value), desired)).ToList();
+        var nodes = usage.Select(pair => WithDeclared(NodeInfoOf(pair.Key, input.Observed.Nodes.GetValueOrDefault(pair.Key.Value), pair.Value, input), desired)).ToList();
         var options = new SchedulerOptions
         {
             Now = input.Now,
@@ -152,7 +152,7 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         _ => ReplicaState.Running,
     };
 
-    private static NodeInfo NodeInfoOf(NodeName name, CoreNodeStatus? reported, NodeUsage used) => new()
+    private static NodeInfo NodeInfoOf(NodeName name, CoreNodeStatus? reported, NodeUsage used, PlanInput input) => new()
     {
         Name = name,
         Labels = reported?.Labels ?? new Dictionary<string, string>(),
@@ -160,18 +160,23 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         AllocatableMemory = reported?.AllocatableMemory ?? new ByteSize(Unlimited),
         UsedCpu = new CpuQuantity(used.Cpu),
         UsedMemory = new ByteSize(used.Memory),
-        Status = StatusOf(reported),
+        Status = StatusOf(reported, input.Now, input.FenceMargin),
         PortsInUse = used.Ports,
     };
 
     /// <summary>
     /// StatusOf maps what membership says about a node to the scheduler's status: an unreachable
     /// node's stateless replicas are replaced at once and its stateful ones wait; a down node's
-    /// are all replaced.
+    /// are all replaced — but a node Down for less than <paramref name="fenceMargin"/>
+    /// at <paramref name="now"/> is still Unreachable to the scheduler — its stateless replicas are
+    /// replaced (they were already, at unreachable), its stateful ones wait until the node has had
+    /// time to fence itself (stop them), so they never run twice. A Down node with no
+    /// <see cref="CoreNodeStatus.ReachabilitySince"/> is Down.
     /// </summary>
-    internal static SchedulingNodeStatus StatusOf(CoreNodeStatus? reported) => reported?.Reachability switch
+    internal static SchedulingNodeStatus StatusOf(CoreNodeStatus? reported, DateTimeOffset now, TimeSpan fenceMargin) => reported?.Reachability switch
     {
         NodeReachability.Unreachable => SchedulingNodeStatus.Unreachable,
+        NodeReachability.Down when reported.ReachabilitySince is { } since && now - since < fenceMargin => SchedulingNodeStatus.Unreachable,
         NodeReachability.Down => SchedulingNodeStatus.Down,
         _ => SchedulingNodeStatus.Ready,
     };
