@@ -23,6 +23,9 @@ internal sealed record FleetClusterOptions
 
     /// <summary>Extra fleetd arguments, for every node.</summary>
     public IReadOnlyList<string> Extra { get; init; } = [];
+
+    /// <summary>Launched, when set, is called right after each node's fleetd was started (before it is ready), e.g. to put it in a cgroup.</summary>
+    public Action<FleetNode>? Launched { get; init; }
 }
 
 /// <summary>
@@ -80,6 +83,7 @@ internal sealed class FleetCluster : IDisposable
             foreach (var node in cluster._nodes)
             {
                 node.LaunchFleetd();
+                cluster.Options.Launched?.Invoke(node);
             }
             foreach (var node in cluster._nodes)
             {
