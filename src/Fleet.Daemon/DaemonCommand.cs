@@ -89,7 +89,7 @@ public static class DaemonCommand
                 {
                     return 0;
                 }
-                await FleetDaemon.FenceAsync(app, options);
+                await FleetDaemon.FenceAsync(options);
                 await Task.Delay(FleetDaemon.RejoinDelay);
             }
         });

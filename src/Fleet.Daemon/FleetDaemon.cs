@@ -32,7 +32,7 @@ public static class FleetDaemon
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
-        ConfigureLogging(builder, options.LogFormat);
+        ConfigureLogging(builder.Logging, options.LogFormat);
 
         var address = IPAddress.TryParse(options.Address, out var ip) ? ip : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -161,31 +161,30 @@ public static class FleetDaemon
     }
 
     /// <summary>
-    /// FenceAsync runs after <see cref="RunAsync"/> returned <see cref="DaemonExit.Rejoin"/>: once
-    /// the old ActorSystem has terminated (its replica driver disposed with it, so nothing
-    /// restarts a container), it stops this node's stateful replicas (<see cref="Fencing.StatefulFence"/>).
-    /// The cluster downed this node and starts them elsewhere after its fence margin.
+    /// FenceAsync runs after <see cref="RunAsync"/> returned <see cref="DaemonExit.Rejoin"/>. By then
+    /// the host has stopped and been disposed, and with it the old ActorSystem — whose replica
+    /// driver was disposed on its termination, so nothing restarts a container. It stops this
+    /// node's stateful replicas (<see cref="Fencing.StatefulFence"/>), which the cluster starts
+    /// elsewhere once its fence margin has passed. The app's logger is gone with the host, so the
+    /// fence logs through a logger factory of its own, in the same format.
     /// </summary>
-    public static async Task FenceAsync(WebApplication app, DaemonOptions options)
+    public static async Task FenceAsync(DaemonOptions options)
     {
-        ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Driver != DriverKind.Container)
         {
             return; // pretend replicas end with their driver; there is nothing on the host to stop
         }
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("fleetd");
-        var system = app.Services.GetRequiredService<ActorSystem>();
-        await Task.WhenAny(system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(10)));
-        await Fencing.StatefulFence.For(options, logger).RunAsync();
+        using var loggers = LoggerFactory.Create(logging => ConfigureLogging(logging, options.LogFormat));
+        await Fencing.StatefulFence.For(options, loggers.CreateLogger("fleetd")).RunAsync();
     }
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, LogFormat format)
+    private static void ConfigureLogging(ILoggingBuilder logging, LogFormat format)
     {
-        builder.Logging.ClearProviders();
+        logging.ClearProviders();
         if (format == LogFormat.Json)
         {
-            builder.Logging.AddJsonConsole(json =>
+            logging.AddJsonConsole(json =>
             {
                 json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
                 json.UseUtcTimestamp = true;
@@ -193,15 +192,15 @@ public static class FleetDaemon
         }
         else
         {
-            builder.Logging.AddSimpleConsole(simple =>
+            logging.AddSimpleConsole(simple =>
             {
                 simple.SingleLine = true;
                 simple.TimestampFormat = "HH:mm:ss.fff ";
                 simple.UseUtcTimestamp = true;
             });
         }
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Grpc", LogLevel.Warning);
     }
 }
 
