@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Fleet.Runtime;
+using Xunit.Abstractions;
 
 namespace Fleet.EndToEnd.Tests.Cluster;
 
@@ -22,7 +23,7 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 /// carry a comment with the run's prefix and are removed in finally; the cgroups too.
 /// </para>
 /// </summary>
-public sealed class PartitionTests
+public sealed class PartitionTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
@@ -55,7 +56,7 @@ public sealed class PartitionTests
         cut.Dispose();
     }
 
-    private static void CutAndHeal(FleetCluster cluster, Partition partition)
+    private void CutAndHeal(FleetCluster cluster, Partition partition)
     {
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member hosts the controller; db is kept off it
@@ -93,6 +94,12 @@ public sealed class PartitionTests
         Thread.Sleep(TimeSpan.FromSeconds(2)); // a few more looks: nothing restarts the fenced copy
 
         watch.Dispose();
+        output.WriteLine($"cut {cutNode.Name}; db running on {other.Name} {startedElsewhereAt.TotalSeconds:0.0}s after the cut\n{watch}");
+        foreach (var line in controlNode.Fleetd.Log.Split('\n').Where(l => l.Contains($"node {cutNode.Name} (", StringComparison.Ordinal))
+                     .Concat(cutNode.Fleetd.Log.Split('\n').Where(l => l.Contains("\"fence: ", StringComparison.Ordinal) || l.Contains("building a new one", StringComparison.Ordinal))))
+        {
+            output.WriteLine(line);
+        }
         Assert.True(watch.Violations.Count == 0, $"two copies of db ran at once:\n{string.Join("\n", watch.Violations)}\n{watch}");
         Assert.True(watch.LastSeenOn(cutNode) is { } lastSeen && watch.FirstSeenOn(other) is { } firstSeen && lastSeen < firstSeen,
             $"the fenced copy was last seen after the new one started\n{watch}");
