@@ -160,8 +160,20 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         AllocatableMemory = reported?.AllocatableMemory ?? new ByteSize(Unlimited),
         UsedCpu = new CpuQuantity(used.Cpu),
         UsedMemory = new ByteSize(used.Memory),
-        Status = SchedulingNodeStatus.Ready,
+        Status = StatusOf(reported),
         PortsInUse = used.Ports,
+    };
+
+    /// <summary>
+    /// StatusOf maps what membership says about a node to the scheduler's status: an unreachable
+    /// node's stateless replicas are replaced at once and its stateful ones wait; a down node's
+    /// are all replaced.
+    /// </summary>
+    internal static SchedulingNodeStatus StatusOf(CoreNodeStatus? reported) => reported?.Reachability switch
+    {
+        NodeReachability.Unreachable => SchedulingNodeStatus.Unreachable,
+        NodeReachability.Down => SchedulingNodeStatus.Down,
+        _ => SchedulingNodeStatus.Ready,
     };
 
     private static ReplicaPlan Translate(Plan plan, PlanInput input, Random random)

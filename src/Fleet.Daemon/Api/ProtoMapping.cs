@@ -65,8 +65,8 @@ internal static class ProtoMapping
     }
 
     /// <summary>
-    /// ToProto maps a summary to a `get nodes` row. Status is "Ready" for every node a live agent
-    /// reports; failure detection (Unreachable, Down) maps in <see cref="StatusOf"/>.
+    /// ToProto maps a summary to a `get nodes` row; its status is the node's reachability as the
+    /// controller follows it from cluster membership (<see cref="StatusOf"/>).
     /// </summary>
     public static Fleet.Api.V1.Node ToProto(this ControllerProtocol.NodeSummary summary)
     {
@@ -95,7 +95,12 @@ internal static class ProtoMapping
     public static string StatusOf(ControllerProtocol.NodeSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        return "Ready";
+        return summary.Node.Reachability switch
+        {
+            NodeReachability.Unreachable => "Unreachable",
+            NodeReachability.Down => "Down",
+            _ => "Ready",
+        };
     }
 
     public static Event ToProto(this IClusterEvent e)
