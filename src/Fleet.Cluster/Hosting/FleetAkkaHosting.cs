@@ -85,16 +85,19 @@ public static class FleetAkkaHosting
 
     private static void WithFleetJournal(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
     {
+        // autoInitialize: the journal and snapshot tables are created on first use (CREATE TABLE
+        // IF NOT EXISTS), so an empty database — or a fresh sqlite file — is all a cluster needs.
         if (options.Persistence == PersistenceProvider.Postgres)
         {
             builder.WithSqlPersistence(
                 options.PostgresConnectionString ?? throw new InvalidOperationException("persistence provider postgres needs a connection string"),
-                ProviderName.PostgreSQL15);
+                ProviderName.PostgreSQL15,
+                autoInitialize: true);
             return;
         }
         Directory.CreateDirectory(options.DataDir);
         var connectionString = SqliteJournal.Prepare(options.JournalPath);
-        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS, autoInitialize: true);
     }
 }
 
