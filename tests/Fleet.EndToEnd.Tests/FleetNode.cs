@@ -22,12 +22,15 @@ internal sealed partial class FleetNode : IDisposable
     private readonly List<string> _extra;
     private FleetdProcess? _fleetd;
 
-    private FleetNode(string driver, IEnumerable<string> extra)
+    private FleetNode(string driver, IEnumerable<string> extra, string? root = null, string address = "127.0.0.1", string name = "local")
     {
         Prefix = "ft" + Guid.NewGuid().ToString("N")[..6];
-        Root = Directory.CreateTempSubdirectory("fleet-e2e-").FullName;
+        Root = root ?? Directory.CreateTempSubdirectory("fleet-e2e-").FullName;
+        Directory.CreateDirectory(Root);
         DataDir = Path.Combine(Root, "data");
         Ports = NodePorts.Free();
+        Address = address;
+        Name = name;
         Driver = driver;
         // 10.(100..227).(0..255).0/24: unlikely to meet another test's or the host's subnet.
         Subnet = $"10.{100 + Random.Shared.Next(128)}.{Random.Shared.Next(256)}.0/24";
@@ -38,6 +41,12 @@ internal sealed partial class FleetNode : IDisposable
     public static string DefaultDriver => Environment.GetEnvironmentVariable("FLEET_E2E_DRIVER") is { Length: > 0 } d ? d : "container";
 
     public string Prefix { get; }
+
+    /// <summary>Name is the node's name: `local` alone (fleetd's default), node1.. in a <see cref="Cluster.FleetCluster"/>.</summary>
+    public string Name { get; }
+
+    /// <summary>Address is where this node's fleetd listens: 127.0.0.1 alone, 127.0.0.N as node N of a cluster.</summary>
+    public string Address { get; }
 
     public string Root { get; }
 
@@ -56,9 +65,9 @@ internal sealed partial class FleetNode : IDisposable
 
     public FleetdProcess Fleetd => _fleetd ?? throw new InvalidOperationException("fleetd is not running");
 
-    public string Server => $"127.0.0.1:{Ports.Api}";
+    public string Server => $"{Address}:{Ports.Api}";
 
-    public string RegistryHost => $"127.0.0.1:{Ports.Http}";
+    public string RegistryHost => $"{Address}:{Ports.Http}";
 
     /// <summary>Start makes a node and waits until its fleetd answers.</summary>
     public static FleetNode Start(string? driver = null, params string[] extra)
@@ -75,6 +84,10 @@ internal sealed partial class FleetNode : IDisposable
             throw;
         }
     }
+
+    /// <summary>Member makes (but does not start) node <paramref name="name"/> of a cluster, in <paramref name="root"/>.</summary>
+    internal static FleetNode Member(string driver, string root, string address, string name, IEnumerable<string> extra) =>
+        new(driver, extra, root, address, name);
 
     /// <summary>NetworkFlags are --bridge/--subnet when this fleetd build has them (the net work adds them).</summary>
     public IEnumerable<string> NetworkFlags()
@@ -100,8 +113,33 @@ internal sealed partial class FleetNode : IDisposable
             throw new InvalidOperationException("fleetd is already running");
         }
         _fleetd?.Dispose();
-        _fleetd = FleetdProcess.Start(DataDir, Ports, ["--driver", Driver, .. NetworkFlags(), .. _extra]);
-        _fleetd.WaitReady();
+        LaunchFleetd();
+        _fleetd!.WaitReady();
+    }
+
+    /// <summary>LaunchFleetd starts fleetd without waiting for it (a cluster starts every node, then waits).</summary>
+    internal void LaunchFleetd()
+    {
+        if (_fleetd is { HasExited: false })
+        {
+            throw new InvalidOperationException("fleetd is already running");
+        }
+        _fleetd?.Dispose();
+        _fleetd = FleetdProcess.Start(DataDir, Ports, ["--driver", Driver, .. NetworkFlags(), .. _extra], Address);
+    }
+
+    /// <summary>
+    /// KillMachine is what a machine losing power looks like to the rest of the cluster: kill -9
+    /// of fleetd and of every process it started (shims, containers), by PID. Mounts, cgroups
+    /// and runtime state stay, as they would on disk, for the next fleetd to find.
+    /// </summary>
+    public void KillMachine()
+    {
+        Fleetd.KillHard();
+        foreach (var pid in Leftovers.ProcessesOf(Root))
+        {
+            _ = Run("kill", "-KILL", Num(pid));
+        }
     }
 
     /// <summary>KillFleetd is kill -9 of fleetd; its containers are left to their shims.</summary>
@@ -137,29 +175,46 @@ internal sealed partial class FleetNode : IDisposable
         Json("get", "services").EnumerateArray().Where(s => s.GetProperty("name").GetString() == name).Select(s => (JsonElement?)s).FirstOrDefault();
 
     /// <summary>WaitHealthy waits until <paramref name="service"/> has exactly <paramref name="count"/> replicas, all healthy.</summary>
-    public IReadOnlyList<ReplicaView> WaitHealthy(string service, int count, TimeSpan? timeout = null)
-    {
-        IReadOnlyList<ReplicaView> replicas = [];
-        Eventually(() =>
-        {
-            replicas = Replicas(service);
-            return replicas.Count == count && replicas.All(r => r.State == "healthy");
-        }, () => $"{count} healthy replicas of {service}; now:\n{Ctl("get", "replicas", "-o", "wide").Stdout}\n{Ctl("describe", "service", service).Stdout}", timeout ?? TimeSpan.FromSeconds(90));
-        return replicas;
-    }
+    public IReadOnlyList<ReplicaView> WaitHealthy(string service, int count, TimeSpan? timeout = null) =>
+        WaitHealthy(() => this, Replicas, () => $"--- fleetd log tail\n{LogTail()}", service, count, timeout ?? TimeSpan.FromSeconds(90));
 
     /// <summary>Eventually polls <paramref name="condition"/> until it holds, else fails with <paramref name="what"/> and the log tail.</summary>
-    public void Eventually(Func<bool> condition, Func<string> what, TimeSpan timeout)
+    public void Eventually(Func<bool> condition, Func<string> what, TimeSpan timeout) =>
+        Eventually(condition, what, () => $"--- fleetd log tail\n{LogTail()}", timeout);
+
+    /// <summary>Eventually polls <paramref name="condition"/> every 300 ms until it holds, else fails with <paramref name="what"/> and <paramref name="logs"/>.</summary>
+    internal static void Eventually(Func<bool> condition, Func<string> what, Func<string> logs, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"timed out after {timeout.TotalSeconds:0}s waiting for {what()}\n--- fleetd log tail\n{LogTail()}");
+                Assert.Fail($"timed out after {timeout.TotalSeconds:0}s waiting for {what()}\n{logs()}");
             }
             Thread.Sleep(300);
         }
+    }
+
+    /// <summary>
+    /// WaitHealthy waits until <paramref name="list"/> shows exactly <paramref name="count"/>
+    /// replicas of <paramref name="service"/>, all healthy; on time-out it fails with what
+    /// <paramref name="node"/> (asked anew, it may change) says of them and <paramref name="logs"/>.
+    /// </summary>
+    internal static IReadOnlyList<ReplicaView> WaitHealthy(
+        Func<FleetNode> node, Func<string?, IReadOnlyList<ReplicaView>> list, Func<string> logs, string service, int count, TimeSpan timeout)
+    {
+        IReadOnlyList<ReplicaView> replicas = [];
+        Eventually(
+            () =>
+            {
+                replicas = list(service);
+                return replicas.Count == count && replicas.All(r => r.State == "healthy");
+            },
+            () => $"{count} healthy replicas of {service}; now:\n{node().Ctl("get", "replicas", "-o", "wide").Stdout}\n{node().Ctl("describe", "service", service).Stdout}",
+            logs,
+            timeout);
+        return replicas;
     }
 
     public string LogTail(int lines = 40) =>
@@ -180,15 +235,25 @@ internal sealed partial class FleetNode : IDisposable
     /// <summary>ContainerPid is the pid of a replica's container process, read from the runtime's state.</summary>
     public int ContainerPid(string replicaId) => Runtime().State(replicaId).Pid;
 
-    public void Dispose()
+    public void Dispose() => Shutdown(deleteServices: true, servicesDeleted: false);
+
+    /// <summary>
+    /// Shutdown stops fleetd and sweeps what is left. A lone node deletes every service first; a
+    /// cluster deletes them once through one node and says whether that worked
+    /// (<paramref name="servicesDeleted"/>), since after it anything left is fleetd's fault.
+    /// </summary>
+    internal void Shutdown(bool deleteServices, bool servicesDeleted)
     {
         var problems = new List<string>();
         // Only after fleetd itself deleted every service is anything left over its fault; a test
         // that failed while fleetd was down leaves containers that are just swept.
-        var deletedByFleetd = false;
+        var deletedByFleetd = servicesDeleted && _fleetd is { HasExited: false };
         if (_fleetd is { HasExited: false } fleetd)
         {
-            deletedByFleetd = DeleteEveryService(problems);
+            if (deleteServices)
+            {
+                deletedByFleetd = DeleteEveryService(problems);
+            }
             var code = fleetd.Terminate(TimeSpan.FromSeconds(60));
             if (code != 0)
             {
@@ -205,7 +270,16 @@ internal sealed partial class FleetNode : IDisposable
         }
     }
 
-    private bool DeleteEveryService(List<string> problems)
+    /// <summary>Remember adds replica ids seen elsewhere (a cluster's listing) to those swept from this node.</summary>
+    internal void Remember(IEnumerable<string> replicaIds)
+    {
+        lock (_replicaIds)
+        {
+            _replicaIds.UnionWith(replicaIds);
+        }
+    }
+
+    internal bool DeleteEveryService(List<string> problems)
     {
         try
         {
@@ -223,21 +297,27 @@ internal sealed partial class FleetNode : IDisposable
                 }
                 Thread.Sleep(300);
             }
-            if (RealContainers)
-            {
-                // A deleted replica is gone from the runtime too, not only from the list.
-                var runtimeDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (Directory.Exists(Runtime().StateRoot) && Runtime().List().Count > 0 && DateTime.UtcNow < runtimeDeadline)
-                {
-                    Thread.Sleep(300);
-                }
-            }
+            WaitRuntimeEmpty();
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             problems.Add($"deleting services failed: {e.Message}");
             return false;
+        }
+    }
+
+    /// <summary>WaitRuntimeEmpty gives the runtime up to 30 s to lose the containers of deleted replicas (gone from the list is not gone from the runtime).</summary>
+    internal void WaitRuntimeEmpty()
+    {
+        if (!RealContainers)
+        {
+            return;
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Directory.Exists(Runtime().StateRoot) && Runtime().List().Count > 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(300);
         }
     }
 

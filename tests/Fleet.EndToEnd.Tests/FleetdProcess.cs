@@ -18,10 +18,11 @@ internal sealed class FleetdProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _log = new();
 
-    private FleetdProcess(Process process, NodePorts ports)
+    private FleetdProcess(Process process, NodePorts ports, string address)
     {
         _process = process;
         Ports = ports;
+        Address = address;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -30,11 +31,14 @@ internal sealed class FleetdProcess : IDisposable
 
     public NodePorts Ports { get; }
 
+    /// <summary>Address is where this fleetd listens (127.0.0.1 alone; 127.0.0.N for node N of a cluster on one machine).</summary>
+    public string Address { get; }
+
     public int Pid => _process.Id;
 
     public bool HasExited => _process.HasExited;
 
-    public string Server => $"127.0.0.1:{Ports.Api}";
+    public string Server => $"{Address}:{Ports.Api}";
 
     public string Log
     {
@@ -51,7 +55,7 @@ internal sealed class FleetdProcess : IDisposable
     public static string Apphost => Path.Combine(AppContext.BaseDirectory, "fleetd");
 
     /// <summary>Start runs fleetd on <paramref name="ports"/> with <paramref name="dataDir"/>; extra arguments go last.</summary>
-    public static FleetdProcess Start(string dataDir, NodePorts ports, IEnumerable<string> extra)
+    public static FleetdProcess Start(string dataDir, NodePorts ports, IEnumerable<string> extra, string address = "127.0.0.1")
     {
         var info = new ProcessStartInfo(Apphost)
         {
@@ -65,7 +69,7 @@ internal sealed class FleetdProcess : IDisposable
         }
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var process = Process.Start(info) ?? throw new InvalidOperationException("fleetd did not start");
-        return new FleetdProcess(process, ports);
+        return new FleetdProcess(process, ports, address);
     }
 
     /// <summary>Help is `fleetd --help`, to learn which optional flags this build has.</summary>
@@ -91,7 +95,7 @@ internal sealed class FleetdProcess : IDisposable
             }
             try
             {
-                var health = http.GetAsync(new Uri($"http://127.0.0.1:{Ports.Http}/healthz")).GetAwaiter().GetResult();
+                var health = http.GetAsync(new Uri($"http://{Address}:{Ports.Http}/healthz")).GetAwaiter().GetResult();
                 if (health.IsSuccessStatusCode && Ctl("get", "services").ExitCode == ExitCodes.Ok)
                 {
                     return;

@@ -163,7 +163,7 @@ internal static class Leftovers
     {
         var dataDir = new Fleet.Node.NodePaths(node.DataDir).DataDir;
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDir)))[..8];
-        return $"/fleet/local-{hash}";
+        return $"/fleet/{node.Name}-{hash}";
     }
 
     private static void RemoveCgroupParent(FleetNode node, List<string> problems)
