@@ -53,7 +53,7 @@ public static class FleetAkkaHosting
             builder.WithFleetJournal(options);
             builder.WithSingleton<ControllerProxy>(
                 ControllerSingletonName,
-                ClusterController.Props(options.Controller),
+                ControllerSupervision.Props(options.Controller),
                 singletonOptions,
                 createProxyToo: true);
         }
