@@ -23,7 +23,7 @@ public static class ControllerSupervision
     /// <summary>Props wraps the controller's props in the backoff supervisor.</summary>
     public static Props Props(ControllerSettings settings) =>
         BackoffSupervisor.Props(
-            Backoff.OnStop(ClusterController.Props(settings), ChildName, MinBackoff, MaxBackoff, randomFactor: 0.2)
+            Backoff.OnStop(ClusterController.Props(settings), ChildName, MinBackoff, MaxBackoff, randomFactor: 0.2, maxNrOfRetries: -1)
                 .WithReplyWhileStopped(new Status.Failure(new ControllerUnavailableException(
                     "the cluster controller is restarting: its journal failed (is the persistence database reachable? see the control-plane node's log)"))));
 }

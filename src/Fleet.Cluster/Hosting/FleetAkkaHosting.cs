@@ -4,7 +4,6 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Fleet.Cluster.Agent;
-using Fleet.Cluster.Control;
 using Fleet.Cluster.Serialization;
 using Fleet.Core.Specs;
 using Fleet.Core.State;
