@@ -65,7 +65,7 @@ public sealed class RemoteLogsExecTests
         var follow = Task.Run(() => LogsCommand.Execute("chatty", follow: true, tail: 1, timestamps: false, node1.Server, stdout, TextWriter.Null, stop.Token));
         cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | ", StringComparison.Ordinal) || follow.IsCompleted,
             () => $"the last line of {remote.Id} while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
-        Assert.False(follow.IsCompleted, $"logs -f ended: {(follow.IsCompleted ? follow.Result : 0)} {Text(stdout, followed)}");
+        Assert.False(follow.IsCompleted, $"logs -f ended early ({follow.Status}): {Text(stdout, followed)}");
         node1.CtlOk("exec", remote.Id, "--", "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1");
         node1.CtlOk("exec", local.Id, "--", "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1");
         cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | later-from-node2", StringComparison.Ordinal) && Text(stdout, followed).Contains($"{local.Id} | later-from-node1", StringComparison.Ordinal),
