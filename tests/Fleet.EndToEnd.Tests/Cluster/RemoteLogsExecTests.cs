@@ -52,11 +52,11 @@ public sealed class RemoteLogsExecTests
         Assert.Equal(merged, cluster.Node("node2").CtlOk("logs", "chatty").Stdout);
 
         // exec through node1 in the replica on node2: stdout, stderr and the exit code pass through.
-        var exec = node1.Ctl("exec", remote.Id, "--", "/bin/sh", "-c", "echo out $(hostname); echo err >&2; exit 3");
+        var exec = Exec(node1, remote.Id, "/bin/sh", "-c", "echo out $(hostname); echo err >&2; exit 3");
         Assert.True(exec.ExitCode == 3, $"exec: {exec}");
         Assert.Equal($"out {remote.Id}\n", exec.Stdout);
         Assert.Equal("err\n", exec.Stderr);
-        Assert.Contains("has no container", node1.Ctl("exec", "chatty-zzzzz", "--", "true").Stderr, StringComparison.Ordinal);
+        Assert.Contains("has no container", Exec(node1, "chatty-zzzzz", "true").Stderr, StringComparison.Ordinal);
 
         // logs -f through node1: a line the remote replica writes later arrives while following.
         var followed = new StringWriter();
@@ -66,8 +66,8 @@ public sealed class RemoteLogsExecTests
         cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | ", StringComparison.Ordinal) || follow.IsCompleted,
             () => $"the last line of {remote.Id} while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
         Assert.False(follow.IsCompleted, $"logs -f ended early ({follow.Status}): {Text(stdout, followed)}");
-        node1.CtlOk("exec", remote.Id, "--", "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1");
-        node1.CtlOk("exec", local.Id, "--", "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1");
+        Assert.Equal(0, Exec(node1, remote.Id, "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1").ExitCode);
+        Assert.Equal(0, Exec(node1, local.Id, "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1").ExitCode);
         cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | later-from-node2", StringComparison.Ordinal) && Text(stdout, followed).Contains($"{local.Id} | later-from-node1", StringComparison.Ordinal),
             () => $"both new lines while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
         await stop.CancelAsync();
@@ -80,6 +80,10 @@ public sealed class RemoteLogsExecTests
             // following ends by cancellation
         }
     }
+
+    /// <summary>Exec is `fleetctl exec --server NODE REPLICA -- COMMAND…` (the server flag must come before `--`).</summary>
+    private static CliResult Exec(FleetNode node, string replica, params string[] command) =>
+        CliResult.Run(["exec", "--server", node.Server, replica, "--", .. command]);
 
     /// <summary>Text reads what the follower wrote so far (TextWriter.Synchronized locks the wrapper itself).</summary>
     private static string Text(TextWriter synchronized, StringWriter writer)
