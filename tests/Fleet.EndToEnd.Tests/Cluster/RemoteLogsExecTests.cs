@@ -62,9 +62,9 @@ public sealed class RemoteLogsExecTests
         var followed = new StringWriter();
         var stdout = TextWriter.Synchronized(followed);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var follow = Task.Run(() => LogsCommand.Execute("chatty", follow: true, tail: 1, timestamps: false, node1.Server, stdout, TextWriter.Null, stop.Token));
-        cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | ", StringComparison.Ordinal) || follow.IsCompleted,
-            () => $"the last line of {remote.Id} while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
+        var follow = Task.Run(() => LogsCommand.Execute("chatty", follow: true, tail: 2, timestamps: false, node1.Server, stdout, TextWriter.Null, stop.Token));
+        cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | started", StringComparison.Ordinal) || follow.IsCompleted,
+            () => $"the last stdout line of {remote.Id} (tail 2: started, then complaint on stderr) while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
         Assert.False(follow.IsCompleted, $"logs -f ended early ({follow.Status}): {Text(stdout, followed)}");
         Assert.Equal(0, Exec(node1, remote.Id, "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1").ExitCode);
         Assert.Equal(0, Exec(node1, local.Id, "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1").ExitCode);
