@@ -9,7 +9,7 @@ public static class FleetCli
     /// <summary>BuildRoot makes the command tree; output goes to the writers passed to <see cref="Run"/>.</summary>
     public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services; logs, exec; build, push and pull images.");
+        var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services; logs, exec; build, push and pull images; cordon, uncordon and drain nodes.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
         root.Subcommands.Add(ApplyCommand.Create(stdout, stderr));
         root.Subcommands.Add(GetCommand.Create(stdout, stderr));
@@ -25,6 +25,9 @@ public static class FleetCli
         root.Subcommands.Add(ImagesCommand.Create(stdout, stderr));
         root.Subcommands.Add(RmiCommand.Create(stdout, stderr));
         root.Subcommands.Add(VolumeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(CordonCommand.Create(stdout, stderr));
+        root.Subcommands.Add(CordonCommand.CreateUncordon(stdout, stderr));
+        root.Subcommands.Add(DrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }

@@ -78,10 +78,18 @@ public static class DaemonCommand
                 await Console.Error.WriteLineAsync($"--data-dir: cannot create {options.DataDir}: {e.Message}");
                 return 1;
             }
-            // The host's own lifetime handles SIGTERM and Ctrl-C, not the parser's token.
-            await using var app = FleetDaemon.Build(options);
-            await app.RunAsync();
-            return 0;
+            // The host's own lifetime handles SIGTERM and Ctrl-C, not the parser's token. A node
+            // whose ActorSystem was downed gets a new app (ActorSystem, agent, driver) and rejoins;
+            // its containers keep running and are adopted again.
+            while (true)
+            {
+                await using var app = FleetDaemon.Build(options);
+                if (await FleetDaemon.RunAsync(app) == DaemonExit.Stopped)
+                {
+                    return 0;
+                }
+                await Task.Delay(FleetDaemon.RejoinDelay);
+            }
         });
         return root;
     }

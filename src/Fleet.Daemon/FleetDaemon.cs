@@ -6,7 +6,6 @@ using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
 using Fleet.Daemon.Mesh;
-using Fleet.Node.Mesh;
 using Fleet.Registry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Prometheus;
@@ -21,6 +20,13 @@ namespace Fleet.Daemon;
 /// </summary>
 public static class FleetDaemon
 {
+    /// <summary>RejoinDelay is the pause before a downed fleetd builds its new ActorSystem (lets the cluster remove the old member).</summary>
+    public static readonly TimeSpan RejoinDelay = TimeSpan.FromSeconds(1);
+
+    private static readonly Action<ILogger, string, Exception?> ActorSystemEnded = LoggerMessage.Define<string>(
+        LogLevel.Warning, new EventId(10, "ActorSystemEnded"),
+        "the node's ActorSystem ended ({Reason}) while fleetd was not stopping: building a new one to rejoin; replicas keep running");
+
     /// <summary>Build makes the web application for <paramref name="options"/> without starting it.</summary>
     public static WebApplication Build(DaemonOptions options, string[]? args = null)
     {
@@ -47,10 +53,7 @@ public static class FleetDaemon
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(services => new MeshRouter(
-            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options) },
-            services.GetRequiredService<ILogger<MeshRouter>>()));
-        builder.Services.AddHostedService<MeshFeeder>();
+        builder.Services.AddFleetMesh(options);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddFleetNodeServices(options);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
@@ -71,6 +74,8 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
+                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile },
+                ContainerSubnet = options.Driver == DriverKind.Container ? options.Subnet.ToString() : null,
                 Driver = options.Driver switch
                 {
                     DriverKind.Memory => node => new InMemoryReplicaDriver(node),
@@ -116,6 +121,45 @@ public static class FleetDaemon
         return app;
     }
 
+    /// <summary>
+    /// RunAsync runs <paramref name="app"/> until it stops and says why: <see cref="DaemonExit.Rejoin"/>
+    /// when the node's ActorSystem ended on its own — the split brain resolver downed this node
+    /// (it was cut off, or frozen, for longer than the cluster waits), or it was quarantined —
+    /// while fleetd itself was not asked to stop. The caller then builds a new app, whose new
+    /// ActorSystem joins the cluster again as a new member and whose new replica driver adopts
+    /// the containers that kept running meanwhile.
+    /// </summary>
+    public static async Task<DaemonExit> RunAsync(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var systemEndedFirst = false;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("fleetd");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var system = app.Services.GetRequiredService<ActorSystem>();
+            // The cluster ending this node's ActorSystem (downed by the split brain resolver, or
+            // unable to join) starts its coordinated shutdown before anyone stops the host; SIGTERM
+            // and Ctrl-C stop the host (Akka's own CLR hook may get there first, with ClrExitReason).
+            app.Lifetime.ApplicationStopping.Register(() =>
+            {
+                var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+                if (reason is CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterJoinUnsuccessfulReason)
+                {
+                    systemEndedFirst = true;
+                    ActorSystemEnded(logger, reason.GetType().Name, null);
+                }
+                else if (reason is null && system.WhenTerminated.IsCompleted)
+                {
+                    systemEndedFirst = true;
+                    ActorSystemEnded(logger, "terminated", null);
+                }
+            });
+            _ = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
+        });
+        await app.RunAsync();
+        return systemEndedFirst ? DaemonExit.Rejoin : DaemonExit.Stopped;
+    }
+
     private static void ConfigureLogging(WebApplicationBuilder builder, LogFormat format)
     {
         builder.Logging.ClearProviders();
@@ -139,4 +183,14 @@ public static class FleetDaemon
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
     }
+}
+
+/// <summary>DaemonExit says why a run of fleetd's app ended.</summary>
+public enum DaemonExit
+{
+    /// <summary>Stopped: fleetd was asked to stop (SIGTERM, Ctrl-C).</summary>
+    Stopped,
+
+    /// <summary>Rejoin: the node's ActorSystem ended on its own (downed); build a new one and join again.</summary>
+    Rejoin,
 }

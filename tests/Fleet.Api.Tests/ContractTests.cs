@@ -13,7 +13,8 @@ public sealed class ContractTests
 
         Assert.Equal(
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
-             "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume"],
+             "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
+             "Cordon", "Uncordon", "Drain"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }
@@ -109,5 +110,40 @@ public sealed class ContractTests
         Assert.Equal(BuildRequest.PartOneofCase.Start, back.PartCase);
         Assert.Equal("1", back.Start.BuildArgs["V"]);
         Assert.Equal(BuildRequest.PartOneofCase.Context, BuildRequest.Parser.ParseFrom(chunk.ToByteArray()).PartCase);
+    }
+
+    [Fact]
+    public void Field_numbers_of_the_node_are_stable()
+    {
+        var fields = Node.Descriptor.Fields.InFieldNumberOrder().Select(f => (f.FieldNumber, f.Name)).ToList();
+
+        Assert.Equal(
+            [(1, "name"), (2, "address"), (3, "roles"), (4, "labels"), (5, "version"), (6, "last_seen"), (7, "replicas"), (8, "status"),
+             (9, "scheduling"), (10, "cpu_allocatable"), (11, "cpu_used"), (12, "memory_allocatable"), (13, "memory_used"), (14, "drain_blockers"), (15, "first_seen")],
+            fields);
+    }
+
+    [Fact]
+    public void A_node_without_allocatable_resources_says_so_on_the_wire()
+    {
+        var known = new Node { Name = "node1", CpuAllocatable = 2000, MemoryAllocatable = 0, CpuUsed = 250, Scheduling = "draining", DrainBlockers = { "cannot move web-7k2xq: node2: cordoned" } };
+        var unknown = new Node { Name = "node2", CpuUsed = 250 };
+
+        var (knownBack, unknownBack) = (Node.Parser.ParseFrom(known.ToByteArray()), Node.Parser.ParseFrom(unknown.ToByteArray()));
+
+        Assert.Equal(known, knownBack);
+        Assert.True(knownBack.HasCpuAllocatable && knownBack.HasMemoryAllocatable);
+        Assert.False(unknownBack.HasCpuAllocatable || unknownBack.HasMemoryAllocatable);
+    }
+
+    [Fact]
+    public void Node_commands_carry_the_node_and_events_carry_node_or_service()
+    {
+        var response = new NodeCommandResponse { Node = "node2", Outcome = "updated", Scheduling = "draining", Message = "node node2 cordoned and draining" };
+        var e = new Event { Kind = "drain-started", Node = "node2", Message = "node node2 draining: its replicas move to other nodes" };
+
+        Assert.Equal(response, NodeCommandResponse.Parser.ParseFrom(response.ToByteArray()));
+        Assert.Equal(("node2", ""), (Event.Parser.ParseFrom(e.ToByteArray()).Node, Event.Parser.ParseFrom(e.ToByteArray()).Service));
+        Assert.Equal("node", DrainRequest.Descriptor.Fields.InFieldNumberOrder().Single().Name);
     }
 }

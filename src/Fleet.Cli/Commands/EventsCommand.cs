@@ -68,19 +68,22 @@ public static class EventsCommand
             return ExitCodes.Ok;
         });
 
-    private static readonly string[] Headers = ["TIME", "KIND", "SERVICE", "GENERATION", "MESSAGE"];
+    // SUBJECT is the service of a service event, node/NAME of a node event (cordoned, uncordoned, drain-started).
+    private static readonly string[] Headers = ["TIME", "KIND", "SUBJECT", "GENERATION", "MESSAGE"];
 
     private static object Json(Event e) => new
     {
         at = Output.Time(e.At),
         kind = e.Kind,
-        service = e.Service,
+        service = string.IsNullOrEmpty(e.Service) ? null : e.Service,
+        node = string.IsNullOrEmpty(e.Node) ? null : e.Node,
         generation = e.Generation,
         message = e.Message,
     };
 
     private static IReadOnlyList<string> Row(Event e) =>
-        [Output.Time(e.At) ?? "-", e.Kind, e.Service, e.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message];
+        [Output.Time(e.At) ?? "-", e.Kind, string.IsNullOrEmpty(e.Node) ? e.Service : $"node/{e.Node}",
+         string.IsNullOrEmpty(e.Node) ? e.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-", e.Message];
 
     private static async Task WriteFollowed(TextWriter stdout, Event e, OutputFormat format)
     {

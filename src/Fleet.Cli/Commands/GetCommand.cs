@@ -113,6 +113,12 @@ public static class GetCommand
             : [r.Id, r.Service, r.Node, r.State, r.Health, Output.Dash(r.Ip), Num(r.Restarts), Output.Age(r.StartedAt, now)])));
     }
 
+    /// <summary>
+    /// WriteNodes prints `get nodes`: STATUS combines reachability and scheduling as kubectl does
+    /// ("Ready", "Ready,SchedulingDisabled" when cordoned, "Ready,Draining" while a drain moves
+    /// replicas, "Ready,SchedulingDisabled" once drained); CPU and MEMORY are used/allocatable,
+    /// used being the requests of the replicas placed there. JSON field names are stable.
+    /// </summary>
     internal static void WriteNodes(TextWriter stdout, IReadOnlyList<Node> nodes, OutputFormat format, DateTimeOffset now)
     {
         if (format == OutputFormat.Json)
@@ -120,22 +126,70 @@ public static class GetCommand
             Output.WriteJson(stdout, nodes.Select(n => new
             {
                 name = n.Name,
+                status = Output.Dash(n.Status),
+                scheduling = Output.Dash(n.Scheduling),
                 address = n.Address,
                 roles = n.Roles.ToList(),
                 labels = n.Labels.ToDictionary(),
                 version = n.Version,
-                lastSeen = Output.Time(n.LastSeen),
+                cpu = new { used = n.CpuUsed, allocatable = n.HasCpuAllocatable ? n.CpuAllocatable : (long?)null },
+                memory = new { used = n.MemoryUsed, allocatable = n.HasMemoryAllocatable ? n.MemoryAllocatable : (long?)null },
                 replicas = n.Replicas,
+                drainBlockers = n.DrainBlockers.ToList(),
+                firstSeen = Output.Time(n.FirstSeen),
+                lastSeen = Output.Time(n.LastSeen),
             }));
             return;
         }
         var wide = format == OutputFormat.Wide;
         string[] headers = wide
-            ? ["NAME", "ADDRESS", "ROLES", "REPLICAS", "VERSION", "LABELS", "LAST SEEN"]
-            : ["NAME", "ADDRESS", "ROLES", "REPLICAS", "LAST SEEN"];
-        Output.WriteTable(stdout, headers, nodes.Select(n => (IReadOnlyList<string>)(wide
-            ? [n.Name, n.Address, string.Join(",", n.Roles), Num(n.Replicas), n.Version, Output.Dash(string.Join(",", n.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))), Output.Age(n.LastSeen, now)]
-            : [n.Name, n.Address, string.Join(",", n.Roles), Num(n.Replicas), Output.Age(n.LastSeen, now)])));
+            ? ["NAME", "STATUS", "ROLES", "CPU", "MEMORY", "REPLICAS", "LABELS", "ADDRESS", "AGE", "VERSION"]
+            : ["NAME", "STATUS", "ROLES", "CPU", "MEMORY", "REPLICAS", "LABELS"];
+        Output.WriteTable(stdout, headers, nodes.Select(n =>
+        {
+            var labels = Output.Dash(string.Join(",", n.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
+            var cpu = $"{Cpu(n.CpuUsed)}/{(n.HasCpuAllocatable ? Cpu(n.CpuAllocatable) : "-")}";
+            var memory = $"{Memory(n.MemoryUsed)}/{(n.HasMemoryAllocatable ? Memory(n.MemoryAllocatable) : "-")}";
+            return (IReadOnlyList<string>)(wide
+                ? [n.Name, Status(n), string.Join(",", n.Roles), cpu, memory, Num(n.Replicas), labels, n.Address, Output.Age(n.FirstSeen, now), n.Version]
+                : [n.Name, Status(n), string.Join(",", n.Roles), cpu, memory, Num(n.Replicas), labels]);
+        }));
+    }
+
+    /// <summary>Status is the STATUS column: reachability, then the scheduling state when it is not the default.</summary>
+    internal static string Status(Node node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var reachability = string.IsNullOrEmpty(node.Status) ? "Ready" : node.Status;
+        return node.Scheduling switch
+        {
+            "cordoned" => $"{reachability},SchedulingDisabled",
+            "draining" when node.Replicas > 0 => $"{reachability},Draining",
+            "draining" => $"{reachability},SchedulingDisabled",
+            _ => reachability,
+        };
+    }
+
+    /// <summary>Cpu prints millicores as cores when whole ("2"), else with m ("250m").</summary>
+    internal static string Cpu(long millicores) =>
+        millicores % 1000 == 0
+            ? (millicores / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : millicores.ToString(System.Globalization.CultureInfo.InvariantCulture) + "m";
+
+    /// <summary>Memory prints bytes in the largest binary unit with at most one decimal: "512Mi", "3.8Gi".</summary>
+    internal static string Memory(long bytes)
+    {
+        string[] units = ["Ti", "Gi", "Mi", "Ki"];
+        for (var i = 0; i < units.Length; i++)
+        {
+            var factor = 1L << (10 * (units.Length - i));
+            if (bytes >= factor)
+            {
+                var value = Math.Round((double)bytes / factor, 1);
+                return value.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + units[i];
+            }
+        }
+        return bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static string Num(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);

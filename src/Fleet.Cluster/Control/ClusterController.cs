@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
 using Fleet.Core.Ids;
@@ -16,7 +17,7 @@ namespace Fleet.Cluster.Control;
 /// <see cref="ServiceEvents.ServiceUnschedulable"/> event when its reasons change. It runs as a
 /// cluster singleton on role control-plane.
 /// </summary>
-public sealed class ClusterController : ReceivePersistentActor, IWithTimers
+public sealed partial class ClusterController : ReceivePersistentActor, IWithTimers
 {
     /// <summary>PersistenceIdPrefix names the controller's journal stream; there is one controller per cluster.</summary>
     public const string PersistenceIdPrefix = "fleet-controller";
@@ -34,6 +35,10 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
     private readonly HashSet<Address> _awaitingInventory = [];
+    private readonly Dictionary<Address, (UniqueAddress Member, NodeReachability Reachability)> _members = [];
+    private readonly Dictionary<ReplicaId, NodeName> _replacedAway = [];
+    private readonly Dictionary<Address, NodeName> _nodeAt = [];
+    private readonly HashSet<IActorRef> _deadAgents = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
@@ -52,7 +57,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                 _desired = state;
             }
         });
-        Recover<IServiceEvent>(e => _desired = _desired.Apply(e));
+        Recover<IClusterEvent>(e => _desired = _desired.Apply(e));
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Info("controller recovered {0} services at sequence number {1}", _desired.Services.Count, LastSequenceNr);
@@ -62,6 +67,8 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         });
 
         Command<IServiceCommand>(HandleCommand);
+        Command<INodeCommand>(HandleNodeCommand);
+        Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
         Command<ControllerProtocol.GetService>(q => Sender.Tell(new ControllerProtocol.ServiceResponse(
@@ -77,6 +84,10 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         Command<AgentProtocol.NodeInventory>(HandleInventory);
         Command<AgentProtocol.ReplicaStatusChanged>(m =>
         {
+            if (_deadAgents.Contains(Sender))
+            {
+                return;
+            }
             _pending.Remove(m.Status.Id);
             var before = _observed.Replicas.GetValueOrDefault(m.Status.Id.ToString());
             _observed = _observed.WithReplica(m.Status);
@@ -95,13 +106,38 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         });
         Command<Terminated>(t =>
         {
+            if (IsClustered)
+            {
+                _deadAgents.Add(t.ActorRef); // a report of its still in flight must not bring its node back
+            }
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
-                _log.Warning("agent of node {0} terminated; forgetting its replicas until it reports again", node);
+                if (!IsClustered)
+                {
+                    // No membership to ask (a plain ActorSystem): the agent is all there is of the node.
+                    _log.Warning("agent of node {0} terminated; forgetting its replicas until it reports again", node);
+                    _agents.Remove(node);
+                    _observed = _observed.WithoutNode(node);
+                    continue;
+                }
+                // Its replicas are lost: the planner replaces them and the replaced ids stay
+                // superseded until the node reports again. While its member is still in the
+                // cluster (its ActorSystem is going away, or it is cut off) the node is only
+                // unreachable — its stateful replicas wait until membership says it is down.
+                var memberAlive = _members.TryGetValue(AddressOf(t.ActorRef), out var member) && member.Reachability != NodeReachability.Down;
+                var reachability = memberAlive ? NodeReachability.Unreachable : NodeReachability.Down;
+                _log.Warning("agent of node {0} terminated; the node is {1} until it reports again", node, reachability.ToString().ToLowerInvariant());
                 _agents.Remove(node);
-                _observed = _observed.WithoutNode(node);
+                if (_observed.Nodes.GetValueOrDefault(node.Value)?.Reachability != NodeReachability.Down)
+                {
+                    MarkNode(node, reachability);
+                }
             }
+            ReconcileNow();
         });
+        Command<ClusterEvent.IMemberEvent>(HandleMemberEvent);
+        Command<ClusterEvent.UnreachableMember>(e => SetReachability(e.Member, NodeReachability.Unreachable));
+        Command<ClusterEvent.ReachableMember>(e => SetReachability(e.Member, NodeReachability.Up));
         Command<Reconcile>(_ => ReconcileNow());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "saving a snapshot failed; the journal still holds every event"));
@@ -110,6 +146,32 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     }
 
     public override string PersistenceId => PersistenceIdPrefix;
+
+    /// <summary>
+    /// PreStart subscribes to cluster membership (when there is a cluster): reachability is how
+    /// the controller learns within seconds that a node is unreachable or down, instead of
+    /// waiting for its agent's reports to stop.
+    /// </summary>
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (IsClustered)
+        {
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        }
+    }
+
+    protected override void PostStop()
+    {
+        if (IsClustered)
+        {
+            Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        }
+        base.PostStop();
+    }
+
+    private bool IsClustered => ((ExtendedActorSystem)Context.System).Provider is IClusterActorRefProvider;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -138,7 +200,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>PersistEvents journals events, folds each into the desired state, snapshots on schedule, then runs <paramref name="done"/>.</summary>
-    private void PersistEvents(IReadOnlyList<IServiceEvent> events, Action done)
+    private void PersistEvents(IReadOnlyList<IClusterEvent> events, Action done)
     {
         var remaining = events.Count;
         PersistAll(events, e =>
@@ -162,7 +224,7 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void AskAgentsForInventory()
     {
-        if (((ExtendedActorSystem)Context.System).Provider is not Akka.Cluster.IClusterActorRefProvider)
+        if (!IsClustered)
         {
             return; // a plain ActorSystem (tests): agents introduce themselves
         }
@@ -184,21 +246,130 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
 
     private void HandleInventory(AgentProtocol.NodeInventory inventory)
     {
-        _awaitingInventory.Remove(Sender.Path.Address.HasLocalScope ? ((ExtendedActorSystem)Context.System).Provider.DefaultAddress : Sender.Path.Address);
+        var address = AddressOf(Sender);
+        _awaitingInventory.Remove(address);
+        if (_deadAgents.Contains(Sender))
+        {
+            return;
+        }
         var node = inventory.Node.Name;
-        if (!_agents.TryGetValue(node, out var known) || !known.Equals(Sender))
+        var reachability = _members.TryGetValue(address, out var member) ? member.Reachability : NodeReachability.Up;
+        if (reachability == NodeReachability.Down)
+        {
+            // A report still in flight from a member that was downed: its node rejoins as a new member first.
+            _log.Info("ignoring an inventory of node {0} from downed member {1}", node, address);
+            return;
+        }
+        var known = _observed.Nodes.GetValueOrDefault(node.Value);
+        var since = known?.Reachability == reachability ? known.ReachabilitySince : _clock.GetUtcNow();
+        inventory = inventory with { Node = inventory.Node with { Reachability = reachability, ReachabilitySince = known is null ? null : since } };
+        // Replicas replaced while the node was unreachable or down: any that it still runs are surplus.
+        foreach (var (id, _) in _replacedAway.Where(r => r.Value == node).ToList())
+        {
+            _replacedAway.Remove(id);
+            if (inventory.Replicas.Any(r => r.Id == id))
+            {
+                _log.Info("node {0} is back with {1}, which was replaced meanwhile; stopping it", node, id);
+                _superseded.Add(id);
+            }
+        }
+        _nodeAt[address] = node;
+        if (!_agents.TryGetValue(node, out var agent) || !agent.Equals(Sender))
         {
             _log.Info("agent of node {0} reported {1} replicas", node, inventory.Replicas.Count);
             _agents[node] = Sender;
             Context.Watch(Sender);
         }
         _observed = _observed.WithInventory(inventory.Node, inventory.Replicas);
+        _firstSeen.TryAdd(node, _clock.GetUtcNow());
         foreach (var replica in inventory.Replicas)
         {
             _pending.Remove(replica.Id);
         }
         ReconcileNow();
     }
+
+    /// <summary>
+    /// HandleMemberEvent follows membership: a member that joins or is up is reachable (a downed
+    /// node's fleetd rejoins as a new member at the same address, and is asked for its inventory
+    /// at once); one downed or removed is down. Leaving and exiting members stay as they are
+    /// until removed.
+    /// </summary>
+    private void HandleMemberEvent(ClusterEvent.IMemberEvent e)
+    {
+        switch (e)
+        {
+            case ClusterEvent.MemberJoined or ClusterEvent.MemberWeaklyUp or ClusterEvent.MemberUp:
+                var isNew = !_members.TryGetValue(e.Member.Address, out var known) || !known.Member.Equals(e.Member.UniqueAddress);
+                SetReachability(e.Member, NodeReachability.Up);
+                if (isNew && e is ClusterEvent.MemberUp && e.Member.HasRole(Hosting.FleetNodeOptions.WorkerRole))
+                {
+                    AgentAt(e.Member.Address).Tell(new AgentProtocol.RequestInventory());
+                }
+                break;
+            case ClusterEvent.MemberDowned or ClusterEvent.MemberRemoved:
+                SetReachability(e.Member, NodeReachability.Down);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// SetReachability records what membership says about <paramref name="member"/> and, when the
+    /// member is a known node's, puts it in that node's observed status and plans at once: a
+    /// stateless replica on an unreachable node is replaced now, a stateful one once it is down.
+    /// Events about an older incarnation of a member at the same address (a node that rejoined)
+    /// are ignored.
+    /// </summary>
+    private void SetReachability(Member member, NodeReachability reachability)
+    {
+        if (_members.TryGetValue(member.Address, out var known) && !known.Member.Equals(member.UniqueAddress))
+        {
+            if (reachability != NodeReachability.Up)
+            {
+                return; // news about the old incarnation (a new one announces itself as joining, then up)
+            }
+        }
+        _members[member.Address] = (member.UniqueAddress, reachability);
+        if (known.Reachability == reachability && known.Member is not null)
+        {
+            return;
+        }
+        if (!_nodeAt.TryGetValue(member.Address, out var node) || member.Address.Equals(((ExtendedActorSystem)Context.System).Provider.DefaultAddress))
+        {
+            return;
+        }
+        _log.Warning("node {0} ({1}) is {2}", node, member.Address, reachability.ToString().ToLowerInvariant());
+        MarkNode(node, reachability);
+        switch (reachability)
+        {
+            case NodeReachability.Down:
+                _agents.Remove(node); // its agent is gone with its ActorSystem
+                break;
+            case NodeReachability.Up:
+                AgentAt(member.Address).Tell(new AgentProtocol.RequestInventory()); // what survived, to stop the surplus
+                break;
+        }
+        ReconcileNow();
+    }
+
+    /// <summary>MarkNode records a node's reachability; on a down node, stops in flight will never be confirmed, so those replicas are forgotten.</summary>
+    private void MarkNode(NodeName node, NodeReachability reachability)
+    {
+        _observed = _observed.WithReachability(node, reachability, _clock.GetUtcNow());
+        if (reachability == NodeReachability.Down)
+        {
+            foreach (var stopping in _observed.Replicas.Values.Where(r => r.Node == node && r.Phase == ReplicaPhase.Stopping).ToList())
+            {
+                _observed = _observed.WithoutReplica(stopping.Id);
+            }
+        }
+    }
+
+    private Address AddressOf(IActorRef actor) =>
+        actor.Path.Address.HasLocalScope ? ((ExtendedActorSystem)Context.System).Provider.DefaultAddress : actor.Path.Address;
+
+    private ActorSelection AgentAt(Address address) =>
+        Context.ActorSelection(new RootActorPath(address) / "user" / Agent.NodeAgent.ActorName);
 
     private void ReconcileNow()
     {
@@ -207,8 +378,16 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
         {
             return;
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        PlanAndAct(now);
+        _settings.ReconcileCompleted?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+    }
+
+    private void PlanAndAct(DateTimeOffset now)
+    {
         _awaitingInventory.Clear();
-        foreach (var stale in _observed.Nodes.Values.Where(n => now - n.LastSeen > _settings.NodeTimeout).ToList())
+        // Membership decides about unreachable and down nodes; the report timeout is for agents that fell silent on a live node.
+        foreach (var stale in _observed.Nodes.Values.Where(n => n.Reachability == NodeReachability.Up && now - n.LastSeen > _settings.NodeTimeout).ToList())
         {
             _log.Warning("node {0} has not reported since {1:O}; forgetting it", stale.Name, stale.LastSeen);
             _observed = _observed.WithoutNode(stale.Name);
@@ -219,13 +398,16 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
             _pending.Remove(expired);
         }
         // A superseded replica matters only while someone may still report it.
-        _superseded.RemoveWhere(id => !_observed.Replicas.ContainsKey(id.ToString()) && !_pending.ContainsKey(id));
+        _superseded.RemoveWhere(id => !_observed.Replicas.ContainsKey(id.ToString()) && !_pending.ContainsKey(id) && !_replacedAway.ContainsKey(id));
+        // Unreachable and down nodes stay in the picture: the planner decides what their replicas need.
         var workers = _observed.Nodes.Values
-            .Where(n => n.Roles.Contains(NodeRole.Worker) && _agents.ContainsKey(n.Name))
+            .Where(n => n.Roles.Contains(NodeRole.Worker) && (_agents.ContainsKey(n.Name) || n.Reachability != NodeReachability.Up))
             .Select(n => n.Name)
             .ToList();
+        AdvanceMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
-        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now), _random);
+        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight() }, _random);
+        var planned = _observed; // stops come first and may forget replicas the starts replace
         foreach (var action in plan.Actions)
         {
             switch (action)
@@ -235,6 +417,11 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     if (start.Replaces is { } replaced)
                     {
                         _superseded.Add(replaced);
+                        if (planned.Replicas.GetValueOrDefault(replaced.ToString()) is { } old
+                            && planned.Nodes.GetValueOrDefault(old.Node.Value)?.Reachability is NodeReachability.Unreachable or NodeReachability.Down)
+                        {
+                            _replacedAway[replaced] = old.Node; // remembered until that node reports again
+                        }
                     }
                     agent.Tell(new AgentProtocol.StartReplica(start.Id, start.Spec, start.Generation));
                     break;
@@ -251,8 +438,12 @@ public sealed class ClusterController : ReceivePersistentActor, IWithTimers
                     _pending.Remove(stop.Id);
                     _observed = _observed.WithoutReplica(stop.Id);
                     break;
+                case MigrateOn move:
+                    BeginMigration(move, now);
+                    break;
             }
         }
+        RecordDrainBlockers(plan);
         ReportUnschedulable(plan, now);
         LogDeferred(plan);
     }

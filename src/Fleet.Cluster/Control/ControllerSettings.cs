@@ -21,6 +21,13 @@ public sealed record ControllerSettings
     /// <summary>Seed, when set, makes replica ids and the scheduler's tie-breaks deterministic (tests).</summary>
     public int? Seed { get; init; }
 
+    /// <summary>
+    /// ReconcileCompleted is told how long each reconcile pass took (planning and telling the
+    /// agents), e.g. fleetd's reconcile-duration histogram; called on the controller's thread, so
+    /// it must be quick. Null: nothing is measured.
+    /// </summary>
+    public Action<TimeSpan>? ReconcileCompleted { get; init; }
+
     /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

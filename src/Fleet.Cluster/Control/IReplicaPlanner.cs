@@ -18,6 +18,21 @@ public sealed record StartOn(ReplicaId Id, NodeName Node, ServiceSpec Spec, long
 /// <summary>StopOn stops a replica where it runs.</summary>
 public sealed record StopOn(ReplicaId Id, NodeName Node, string Reason) : PlanAction;
 
+/// <summary>
+/// MigrateOn moves replica <paramref name="Id"/> off <paramref name="From"/> (a draining node) to
+/// <paramref name="To"/> as a new replica <paramref name="Replacement"/>. Stateless: start the
+/// replacement, wait until it is available, then stop the old one (make-before-break). Stateful:
+/// stop the old one first and start the replacement only once it is gone, so it never runs twice.
+/// </summary>
+public sealed record MigrateOn(ReplicaId Id, NodeName From, NodeName To, ReplicaId Replacement, ServiceSpec Spec, long Generation, bool Stateful, string Reason) : PlanAction;
+
+/// <summary>
+/// MigrationInFlight is a move the controller is carrying out: the scheduler sees the old replica
+/// with its target (so it is not moved twice, and its service is not topped up), never the
+/// replacement, whose resources still count on <paramref name="To"/>.
+/// </summary>
+public sealed record MigrationInFlight(NodeName To, ReplicaId Replacement, bool Stateful);
+
 /// <summary>PendingStart is a replica the controller asked an agent to start and has not heard of since.</summary>
 public sealed record PendingStart(NodeName Node, long Generation);
 
@@ -32,7 +47,11 @@ public sealed record PlanInput(
     IReadOnlyDictionary<ReplicaId, PendingStart> Pending,
     IReadOnlyCollection<NodeName> Workers,
     IReadOnlySet<ReplicaId> Superseded,
-    DateTimeOffset Now);
+    DateTimeOffset Now)
+{
+    /// <summary>Migrations are the moves in flight, by the id of the replica being moved.</summary>
+    public IReadOnlyDictionary<ReplicaId, MigrationInFlight> Migrations { get; init; } = new Dictionary<ReplicaId, MigrationInFlight>();
+}
 
 /// <summary>
 /// ReplicaPlan is what the controller carries out (<see cref="Actions"/>: stops first, then

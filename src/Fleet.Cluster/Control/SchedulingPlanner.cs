@@ -29,8 +29,12 @@ namespace Fleet.Cluster.Control;
 /// replica reported Exited or Failed keeps its slot with its reason
 /// (<see cref="SchedulerOptions.RestartsOnNode"/>): an image that cannot be pulled shows as
 /// Failed instead of being replaced in a loop. A new generation replaces it.</item>
-/// <item>A <see cref="Migrate"/> (only planned for draining nodes, which the controller does not
-/// have yet) is not carried out: it comes back as <see cref="Deferred"/> with the reason.</item>
+/// <item>A node's declared scheduling (cordoned, draining: <see cref="DesiredState.Nodes"/>)
+/// becomes its scheduler status. A <see cref="Migrate"/> off a draining node becomes a
+/// <see cref="MigrateOn"/> with a new replica id; while it is in flight
+/// (<see cref="PlanInput.Migrations"/>) the moved replica goes in with its target and the
+/// replacement stays out (its resources count on its node). An exited or failed replica on a
+/// draining node goes in as Lost, so it is stopped and replaced elsewhere and the drain ends.</item>
 /// </list>
 /// Pure: the seed of each evaluation is drawn from the random source passed in, the time comes
 /// with the input.
@@ -49,6 +53,7 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         var usage = input.Workers.Distinct().ToDictionary(n => n, _ => new NodeUsage());
         var replicas = new List<ObservedReplica>(input.Observed.Replicas.Count + input.Pending.Count);
 
+        var replacements = input.Migrations.Values.Select(m => m.Replacement).ToHashSet();
         foreach (var status in input.Observed.Replicas.Values)
         {
             var spec = desired.Find(status.Service)?.Spec;
@@ -56,7 +61,8 @@ public sealed class SchedulingPlanner : IReplicaPlanner
             {
                 node.Add(status.Service, spec);
             }
-            if (status.Phase == ReplicaPhase.Stopping)
+            var migration = input.Migrations.GetValueOrDefault(status.Id);
+            if ((status.Phase == ReplicaPhase.Stopping && migration is null) || replacements.Contains(status.Id))
             {
                 continue;
             }
@@ -65,10 +71,22 @@ public sealed class SchedulingPlanner : IReplicaPlanner
                 Id = status.Id,
                 Node = status.Node,
                 Generation = status.Generation,
-                State = StateOf(status),
+                State = status.IsActive || status.Phase == ReplicaPhase.Stopping || desired.SchedulingOf(status.Node) != NodeScheduling.Draining
+                    ? StateOf(status)
+                    : ReplicaState.Lost,
                 Stateful = spec?.Stateful ?? false,
                 Superseded = input.Superseded.Contains(status.Id),
+                MigratingTo = migration?.To,
             });
+        }
+        // A stateful move holds its target's resources before its replacement exists.
+        foreach (var (id, migration) in input.Migrations)
+        {
+            if (migration.Stateful && !input.Pending.ContainsKey(migration.Replacement)
+                && !input.Observed.Replicas.ContainsKey(migration.Replacement.ToString()) && usage.TryGetValue(migration.To, out var target))
+            {
+                target.Add(id.Service, desired.Find(id.Service)?.Spec);
+            }
         }
         foreach (var (id, start) in input.Pending.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal))
         {
@@ -81,6 +99,10 @@ public sealed class SchedulingPlanner : IReplicaPlanner
             {
                 node.Add(id.Service, spec);
             }
+            if (replacements.Contains(id))
+            {
+                continue;
+            }
             replicas.Add(new ObservedReplica
             {
                 Id = id,
@@ -91,7 +113,7 @@ public sealed class SchedulingPlanner : IReplicaPlanner
             });
         }
 
-        var nodes = usage.Select(pair => NodeInfoOf(pair.Key, input.Observed.Nodes.GetValueOrDefault(pair.Key.Value), pair.Value)).ToList();
+        var nodes = usage.Select(pair => WithDeclared(NodeInfoOf(pair.Key, input.Observed.Nodes.GetValueOrDefault(pair.Key.Value), pair.Value), desired)).ToList();
         var options = new SchedulerOptions
         {
             Now = input.Now,
@@ -100,8 +122,23 @@ public sealed class SchedulingPlanner : IReplicaPlanner
             RestartsOnNode = true,
         };
         var plan = Scheduler.Schedule(services, replicas, nodes, options);
-        return Translate(plan, desired);
+        return Translate(plan, input, random);
     }
+
+    /// <summary>
+    /// WithDeclared applies the node's declared scheduling (cordoned, draining) to a reachable
+    /// node; an Unreachable or Down node keeps that status, which matters more to the scheduler.
+    /// </summary>
+    private static NodeInfo WithDeclared(NodeInfo node, DesiredState desired) =>
+        node.Status == SchedulingNodeStatus.Ready ? node with { Status = Declared(desired.SchedulingOf(node.Name)) } : node;
+
+    /// <summary>Declared maps a node's declared scheduling to the scheduler's status (reachability aside).</summary>
+    internal static SchedulingNodeStatus Declared(NodeScheduling scheduling) => scheduling switch
+    {
+        NodeScheduling.Cordoned => SchedulingNodeStatus.Cordoned,
+        NodeScheduling.Draining => SchedulingNodeStatus.Draining,
+        _ => SchedulingNodeStatus.Ready,
+    };
 
     /// <summary>StateOf maps an agent's phase and health to the scheduler's state (Stopping never reaches it).</summary>
     internal static ReplicaState StateOf(ReplicaStatus status) => status.Phase switch
@@ -123,12 +160,25 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         AllocatableMemory = reported?.AllocatableMemory ?? new ByteSize(Unlimited),
         UsedCpu = new CpuQuantity(used.Cpu),
         UsedMemory = new ByteSize(used.Memory),
-        Status = SchedulingNodeStatus.Ready,
+        Status = StatusOf(reported),
         PortsInUse = used.Ports,
     };
 
-    private static ReplicaPlan Translate(Plan plan, DesiredState desired)
+    /// <summary>
+    /// StatusOf maps what membership says about a node to the scheduler's status: an unreachable
+    /// node's stateless replicas are replaced at once and its stateful ones wait; a down node's
+    /// are all replaced.
+    /// </summary>
+    internal static SchedulingNodeStatus StatusOf(CoreNodeStatus? reported) => reported?.Reachability switch
     {
+        NodeReachability.Unreachable => SchedulingNodeStatus.Unreachable,
+        NodeReachability.Down => SchedulingNodeStatus.Down,
+        _ => SchedulingNodeStatus.Ready,
+    };
+
+    private static ReplicaPlan Translate(Plan plan, PlanInput input, Random random)
+    {
+        var desired = input.Desired;
         var actions = new List<PlanAction>(plan.Actions.Count);
         var deferred = new List<Deferred>(plan.Deferred);
         foreach (var action in plan.Actions)
@@ -141,13 +191,27 @@ public sealed class SchedulingPlanner : IReplicaPlanner
                 case Place place when desired.Find(place.Service) is { } entry:
                     actions.Add(new StartOn(place.Replica, place.Node, entry.Spec, entry.Generation, place.Replaces));
                     break;
-                case Migrate move:
-                    deferred.Add(new Deferred(move.Replica,
-                        $"migration {move.From} → {move.To} ({move.Reason}) not carried out: the controller has no migrator yet"));
+                case Migrate move when desired.Find(move.Replica.Service) is { } entry:
+                    actions.Add(new MigrateOn(move.Replica, move.From, move.To, NewReplicaId(move.Replica.Service, input, random),
+                        entry.Spec, entry.Generation, entry.Spec.Stateful, move.Reason));
                     break;
             }
         }
         return new ReplicaPlan(actions, plan.Unschedulable, deferred);
+    }
+
+    /// <summary>NewReplicaId draws an id no replica, start or move in flight has.</summary>
+    private static ReplicaId NewReplicaId(ServiceName service, PlanInput input, Random random)
+    {
+        while (true)
+        {
+            var id = ReplicaId.New(service, random);
+            if (!input.Observed.Replicas.ContainsKey(id.ToString()) && !input.Pending.ContainsKey(id)
+                && !input.Migrations.Values.Any(m => m.Replacement == id))
+            {
+                return id;
+            }
+        }
     }
 
     /// <summary>NodeUsage sums the requests and published ports of the replicas on one node.</summary>

@@ -50,6 +50,9 @@ public sealed record FleetNodeOptions
     /// <summary>AllocatableMemory is the memory this node offers to replicas; null measures it (<see cref="NodeCapacity.Memory"/>).</summary>
     public ByteSize? AllocatableMemory { get; init; }
 
+    /// <summary>ContainerSubnet is this node's replica subnet (CIDR), reported so other nodes can route to it; null without a bridge network.</summary>
+    public string? ContainerSubnet { get; init; }
+
     public TimeSpan AgentReportInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Driver makes the replica driver of this node's agent.</summary>

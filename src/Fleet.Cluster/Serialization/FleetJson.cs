@@ -34,6 +34,7 @@ public static class FleetJson
                 new TextConverter<ImageReference>(ImageReference.Parse, r => r.ToString()),
                 new ServiceSpecConverter(),
                 new ServiceEventConverter(),
+                new ClusterEventConverter(),
                 new RoleSetConverter(),
             },
         };
@@ -110,16 +111,59 @@ public static class FleetJson
             writer.WriteEndObject();
         }
     }
+
+    /// <summary>
+    /// Service and node events in one list (the history, `events`) share the tagged form;
+    /// node kinds (`cordoned`, `uncordoned`, `drain-started`) never collide with service kinds.
+    /// </summary>
+    private sealed class ClusterEventConverter : JsonConverter<IClusterEvent>
+    {
+        private sealed record Tagged(string Kind, JsonElement Event);
+
+        public override IClusterEvent Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var tagged = JsonSerializer.Deserialize<Tagged>(ref reader, options) ?? throw new JsonException("null event");
+            return tagged.Kind switch
+            {
+                "applied" => (IClusterEvent?)tagged.Event.Deserialize<ServiceEvents.ServiceApplied>(options),
+                "scaled" => tagged.Event.Deserialize<ServiceEvents.ServiceScaled>(options),
+                "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
+                "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
+                "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
+                "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
+                "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),
+                _ => null,
+            } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
+        }
+
+        public override void Write(Utf8JsonWriter writer, IClusterEvent value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("kind", ClusterEvents.Kind(value));
+            writer.WritePropertyName("event");
+            JsonSerializer.Serialize(writer, value, value.GetType(), options);
+            writer.WriteEndObject();
+        }
+    }
 }
 
-/// <summary>DesiredSnapshot is the snapshot schema of <see cref="DesiredState"/>.</summary>
-internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IReadOnlyList<IServiceEvent> History)
+/// <summary>
+/// DesiredSnapshot is the snapshot schema of <see cref="DesiredState"/>. <see cref="Nodes"/> (the
+/// declared scheduling of nodes) is absent from snapshots written before it existed: none then.
+/// </summary>
+internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IReadOnlyList<IClusterEvent> History)
 {
-    public static DesiredSnapshot From(DesiredState state) => new(state.Services.Values.ToList(), state.History);
+    public IReadOnlyList<NodeEntry>? Nodes { get; init; }
+
+    public static DesiredSnapshot From(DesiredState state) => new(state.Services.Values.ToList(), state.History)
+    {
+        Nodes = state.Nodes.Values.ToList(),
+    };
 
     public DesiredState ToState() => DesiredState.Empty with
     {
         Services = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Services.Select(s => KeyValuePair.Create(s.Name.Value, s))),
+        Nodes = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, (Nodes ?? []).Select(n => KeyValuePair.Create(n.Name.Value, n))),
         History = [.. History],
     };
 }

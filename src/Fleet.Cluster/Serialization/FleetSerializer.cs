@@ -48,6 +48,15 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(AgentProtocol.StartReplica)] = "agent.start",
         [typeof(AgentProtocol.StopReplica)] = "agent.stop",
         [typeof(AgentProtocol.RequestInventory)] = "agent.request-inventory",
+        [typeof(NodeCommands.Cordon)] = "node.cordon",
+        [typeof(NodeCommands.Uncordon)] = "node.uncordon",
+        [typeof(NodeCommands.Drain)] = "node.drain",
+        [typeof(NodeEvents.NodeCordoned)] = "node.cordoned",
+        [typeof(NodeEvents.NodeUncordoned)] = "node.uncordoned",
+        [typeof(NodeEvents.NodeDrainStarted)] = "node.drain-started",
+        [typeof(NodeCommandResult)] = "node.result",
+        [typeof(ControllerProtocol.GetNodeSummaries)] = "q.node-summaries",
+        [typeof(ControllerProtocol.NodeSummariesResponse)] = "r.node-summaries",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

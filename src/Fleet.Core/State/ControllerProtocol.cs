@@ -1,4 +1,5 @@
 using Fleet.Core.Ids;
+using Fleet.Core.Quantities;
 
 namespace Fleet.Core.State;
 
@@ -38,6 +39,31 @@ public static class ControllerProtocol
     /// <summary>NodesResponse answers <see cref="GetNodes"/>, by name.</summary>
     public sealed record NodesResponse(IReadOnlyList<NodeStatus> Nodes);
 
-    /// <summary>EventsResponse answers <see cref="GetEvents"/>.</summary>
-    public sealed record EventsResponse(IReadOnlyList<IServiceEvent> Events);
+    /// <summary>EventsResponse answers <see cref="GetEvents"/>: service and node events, oldest first.</summary>
+    public sealed record EventsResponse(IReadOnlyList<IClusterEvent> Events);
+
+    /// <summary>GetNodeSummaries asks for every known node with its scheduling, usage and drain progress (`fleetctl get nodes`).</summary>
+    public sealed record GetNodeSummaries;
+
+    /// <summary>
+    /// NodeSummary is one row of `fleetctl get nodes`: what the agent reported, the declared
+    /// scheduling, the cpu/memory requested by the replicas placed there (running or on their
+    /// way), how many replicas it holds (<paramref name="Replicas"/>: every replica its agent
+    /// reports, those being stopped and exited ones included), and, while it drains, why replicas cannot move (<paramref name="DrainBlockers"/>:
+    /// "cannot move web-7k2xq: node2: memory needs 512Mi, 200Mi free").
+    /// </summary>
+    public sealed record NodeSummary(
+        NodeStatus Node,
+        NodeScheduling Scheduling,
+        CpuQuantity UsedCpu,
+        ByteSize UsedMemory,
+        int Replicas,
+        IReadOnlyList<string> DrainBlockers)
+    {
+        /// <summary>FirstSeen is when this controller first heard of the node (soft: reset by a fail-over).</summary>
+        public DateTimeOffset? FirstSeen { get; init; }
+    }
+
+    /// <summary>NodeSummariesResponse answers <see cref="GetNodeSummaries"/>, by name.</summary>
+    public sealed record NodeSummariesResponse(IReadOnlyList<NodeSummary> Nodes);
 }

@@ -21,8 +21,12 @@ public sealed record ServiceEntry(ServiceSpec Spec, long Generation, DateTimeOff
     public long RolloutGeneration => SpecGeneration > 0 ? SpecGeneration : Generation;
 }
 
+/// <summary>NodeEntry is one node whose scheduling was declared (cordoned or draining) and since when.</summary>
+public sealed record NodeEntry(NodeName Name, NodeScheduling Scheduling, DateTimeOffset Since);
+
 /// <summary>
-/// DesiredState is what the cluster controller owns: the declared services, nothing observed.
+/// DesiredState is what the cluster controller owns: the declared services and the declared
+/// scheduling of nodes (cordoned, draining), nothing observed.
 /// It is immutable and pure — <see cref="Decide"/> judges a command and returns the events it
 /// causes, <see cref="Apply"/> folds one event in — so the controller actor only persists and
 /// replies, and recovery is replaying <see cref="Apply"/> over the journal.
@@ -39,11 +43,22 @@ public sealed record DesiredState
     public ImmutableSortedDictionary<string, ServiceEntry> Services { get; init; } =
         ImmutableSortedDictionary.Create<string, ServiceEntry>(StringComparer.Ordinal);
 
-    /// <summary>History holds the most recent events, oldest first, at most <see cref="HistoryLimit"/>.</summary>
-    public ImmutableList<IServiceEvent> History { get; init; } = [];
+    /// <summary>
+    /// Nodes are the nodes whose scheduling was declared, by name; a node not listed is
+    /// <see cref="NodeScheduling.Schedulable"/> (uncordon removes its entry).
+    /// </summary>
+    public ImmutableSortedDictionary<string, NodeEntry> Nodes { get; init; } =
+        ImmutableSortedDictionary.Create<string, NodeEntry>(StringComparer.Ordinal);
+
+    /// <summary>History holds the most recent events (services and nodes), oldest first, at most <see cref="HistoryLimit"/>.</summary>
+    public ImmutableList<IClusterEvent> History { get; init; } = [];
 
     /// <summary>Find returns the entry of <paramref name="name"/>, or null.</summary>
     public ServiceEntry? Find(ServiceName name) => Services.GetValueOrDefault(name.Value);
+
+    /// <summary>SchedulingOf returns the declared scheduling of a node (Schedulable unless cordoned or draining).</summary>
+    public NodeScheduling SchedulingOf(NodeName node) =>
+        Nodes.TryGetValue(node.Value, out var entry) ? entry.Scheduling : NodeScheduling.Schedulable;
 
     /// <summary>Decide judges <paramref name="command"/> against this state; it changes nothing.</summary>
     public (CommandResult Result, IReadOnlyList<IServiceEvent> Events) Decide(IServiceCommand command)
@@ -58,10 +73,49 @@ public sealed record DesiredState
         };
     }
 
-    /// <summary>Apply folds one event into the state and returns the new state.</summary>
-    public DesiredState Apply(IServiceEvent e)
+    /// <summary>
+    /// Decide judges a node command: <paramref name="knownNodes"/> are the nodes the controller
+    /// knows of (agents that reported); a node already cordoned or draining is known too, so a
+    /// node that left can still be uncordoned. Drain implies cordon; uncordon ends a drain.
+    /// </summary>
+    public (NodeCommandResult Result, IReadOnlyList<INodeEvent> Events) DecideNode(INodeCommand command, IReadOnlyCollection<NodeName> knownNodes)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(knownNodes);
+        var node = command.Node;
+        var current = SchedulingOf(node);
+        if (!Nodes.ContainsKey(node.Value) && !knownNodes.Contains(node))
+        {
+            var known = knownNodes.Count == 0 ? "no node has reported yet" : $"known nodes: {string.Join(", ", knownNodes.Select(n => n.Value).Order(StringComparer.Ordinal))}";
+            return (new NodeCommandResult(CommandOutcome.NotFound, node, current, $"node {node} not found ({known})"), []);
+        }
+        (NodeScheduling Target, INodeEvent Event, string Done, string Already) decision = command switch
+        {
+            NodeCommands.Cordon => (NodeScheduling.Cordoned, new NodeEvents.NodeCordoned(node, command.At),
+                $"node {node} cordoned", current == NodeScheduling.Draining ? $"node {node} is draining (and so already cordoned)" : $"node {node} already cordoned"),
+            NodeCommands.Drain => (NodeScheduling.Draining, new NodeEvents.NodeDrainStarted(node, command.At),
+                $"node {node} cordoned and draining", $"node {node} already draining"),
+            NodeCommands.Uncordon => (NodeScheduling.Schedulable, new NodeEvents.NodeUncordoned(node, command.At),
+                current == NodeScheduling.Draining ? $"node {node} uncordoned (drain stopped)" : $"node {node} uncordoned", $"node {node} already schedulable"),
+            _ => throw new ArgumentException($"unknown node command {command.GetType().Name}", nameof(command)),
+        };
+        var unchanged = current == decision.Target || (command is NodeCommands.Cordon && current == NodeScheduling.Draining);
+        return unchanged
+            ? (new NodeCommandResult(CommandOutcome.Unchanged, node, current, decision.Already), [])
+            : (new NodeCommandResult(CommandOutcome.Updated, node, decision.Target, decision.Done), [decision.Event]);
+    }
+
+    /// <summary>Apply folds one event (of a service or a node) into the state and returns the new state.</summary>
+    public DesiredState Apply(IClusterEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        var nodes = e switch
+        {
+            NodeEvents.NodeCordoned c => Nodes.SetItem(c.Node.Value, new NodeEntry(c.Node, NodeScheduling.Cordoned, c.At)),
+            NodeEvents.NodeDrainStarted d => Nodes.SetItem(d.Node.Value, new NodeEntry(d.Node, NodeScheduling.Draining, d.At)),
+            NodeEvents.NodeUncordoned u => Nodes.Remove(u.Node.Value),
+            _ => Nodes,
+        };
         var services = e switch
         {
             ServiceEvents.ServiceApplied applied => Services.SetItem(applied.Service.Value, new ServiceEntry(
@@ -89,18 +143,21 @@ public sealed record DesiredState
         {
             history = history.RemoveRange(0, history.Count - HistoryLimit);
         }
-        return this with { Services = services, History = history };
+        return this with { Services = services, Nodes = nodes, History = history };
     }
 
     /// <summary>ApplyAll folds several events in order.</summary>
-    public DesiredState ApplyAll(IEnumerable<IServiceEvent> events)
+    public DesiredState ApplyAll(IEnumerable<IClusterEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
         return events.Aggregate(this, (state, e) => state.Apply(e));
     }
 
     /// <summary>EventsOf returns the recent events of one service, oldest first.</summary>
-    public IReadOnlyList<IServiceEvent> EventsOf(ServiceName name) => History.Where(e => e.Service == name).ToList();
+    public IReadOnlyList<IServiceEvent> EventsOf(ServiceName name) => History.OfType<IServiceEvent>().Where(e => e.Service == name).ToList();
+
+    /// <summary>EventsOfNode returns the recent events of one node, oldest first.</summary>
+    public IReadOnlyList<INodeEvent> EventsOfNode(NodeName node) => History.OfType<INodeEvent>().Where(e => e.Node == node).ToList();
 
     private (CommandResult, IReadOnlyList<IServiceEvent>) DecideApply(ServiceCommands.Apply apply)
     {

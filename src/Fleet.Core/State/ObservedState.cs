@@ -48,7 +48,23 @@ public sealed record ReplicaStatus(
     public bool IsActive => Phase is not (ReplicaPhase.Exited or ReplicaPhase.Failed or ReplicaPhase.Stopping);
 }
 
-/// <summary>NodeStatus is what a node's agent last said about itself, its capacity included.</summary>
+/// <summary>
+/// NodeReachability is what cluster membership says about a node, as the controller sees it:
+/// Up (a member its failure detector hears), Unreachable (heartbeats missed: it may be dead or
+/// cut off, its stateless replicas are replaced) or Down (downed by the split brain resolver or
+/// removed: fenced, its stateful replicas are replaced too).
+/// </summary>
+public enum NodeReachability
+{
+    Up,
+    Unreachable,
+    Down,
+}
+
+/// <summary>
+/// NodeStatus is what a node's agent last said about itself, its capacity included, plus the
+/// controller's view of its <see cref="Reachability"/>.
+/// </summary>
 public sealed record NodeStatus(
     NodeName Name,
     string Address,
@@ -65,6 +81,22 @@ public sealed record NodeStatus(
 
     /// <summary>AllocatableMemory is the memory replicas may request on this node in total; null when unknown.</summary>
     public ByteSize? AllocatableMemory { get; init; }
+
+    /// <summary>
+    /// Reachability is set by the controller from cluster membership (an agent always reports
+    /// Up); `fleetctl get nodes` shows it as the node's status (Ready, Unreachable, Down).
+    /// </summary>
+    public NodeReachability Reachability { get; init; } = NodeReachability.Up;
+
+    /// <summary>ReachabilitySince is when <see cref="Reachability"/> last changed, as the controller saw it; null while never changed.</summary>
+    public DateTimeOffset? ReachabilitySince { get; init; }
+
+    /// <summary>
+    /// ContainerSubnet is the node's replica subnet in CIDR form (10.88.0.0/16); null when the
+    /// node has no bridge network. Other nodes route it via <see cref="Address"/> (host gateway)
+    /// so the mesh reaches replicas anywhere.
+    /// </summary>
+    public string? ContainerSubnet { get; init; }
 }
 
 /// <summary>
@@ -95,6 +127,19 @@ public sealed record ObservedState
             Nodes = Nodes.SetItem(node.Name.Value, node),
             Replicas = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, kept.Concat(reported)),
         };
+    }
+
+    /// <summary>
+    /// WithReachability records what membership says about a known node, keeping its replicas
+    /// (the planner decides what becomes of them); an unknown node is left alone.
+    /// </summary>
+    public ObservedState WithReachability(NodeName node, NodeReachability reachability, DateTimeOffset since)
+    {
+        if (!Nodes.TryGetValue(node.Value, out var known) || known.Reachability == reachability)
+        {
+            return this;
+        }
+        return this with { Nodes = Nodes.SetItem(node.Value, known with { Reachability = reachability, ReachabilitySince = since }) };
     }
 
     /// <summary>WithReplica records one replica's new status.</summary>

@@ -4,16 +4,13 @@ using Fleet.Core.Specs;
 namespace Fleet.Core.State;
 
 /// <summary>IServiceEvent is a fact about the desired state: what the journal holds, replayed by <see cref="DesiredState.Apply"/>.</summary>
-public interface IServiceEvent
+public interface IServiceEvent : IClusterEvent
 {
     /// <summary>Service is the service the event is about.</summary>
     ServiceName Service { get; }
 
     /// <summary>Generation is the service's spec version after the event.</summary>
     long Generation { get; }
-
-    /// <summary>At is when the command that caused it was received.</summary>
-    DateTimeOffset At { get; }
 }
 
 /// <summary>ServiceEvents are the persisted events of the desired state.</summary>

@@ -65,12 +65,20 @@ internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvid
 
     public override async Task<GetNodesResponse> GetNodes(GetNodesRequest request, ServerCallContext context)
     {
-        var nodes = await Ask<ControllerProtocol.NodesResponse>(new ControllerProtocol.GetNodes(), context);
-        var replicas = await Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(null), context);
+        var nodes = await Ask<ControllerProtocol.NodeSummariesResponse>(new ControllerProtocol.GetNodeSummaries(), context);
         var response = new GetNodesResponse();
-        response.Nodes.AddRange(nodes.Nodes.Select(n => n.ToProto(replicas.Replicas.Count(r => r.Node == n.Name))));
+        response.Nodes.AddRange(nodes.Nodes.Select(n => n.ToProto()));
         return response;
     }
+
+    public override Task<NodeCommandResponse> Cordon(CordonRequest request, ServerCallContext context) =>
+        NodeCommand(new NodeCommands.Cordon(Node(request.Node), clock.GetUtcNow()), context);
+
+    public override Task<NodeCommandResponse> Uncordon(UncordonRequest request, ServerCallContext context) =>
+        NodeCommand(new NodeCommands.Uncordon(Node(request.Node), clock.GetUtcNow()), context);
+
+    public override Task<NodeCommandResponse> Drain(DrainRequest request, ServerCallContext context) =>
+        NodeCommand(new NodeCommands.Drain(Node(request.Node), clock.GetUtcNow()), context);
 
     public override async Task<DescribeServiceResponse> DescribeService(DescribeServiceRequest request, ServerCallContext context)
     {
@@ -122,6 +130,17 @@ internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvid
         };
     }
 
+    private async Task<NodeCommandResponse> NodeCommand(INodeCommand command, ServerCallContext context)
+    {
+        var result = await Ask<NodeCommandResult>(command, context);
+        return result.Outcome switch
+        {
+            CommandOutcome.NotFound => throw new RpcException(new Status(StatusCode.NotFound, result.Message)),
+            CommandOutcome.Invalid => throw new RpcException(new Status(StatusCode.InvalidArgument, result.Message)),
+            _ => result.ToProto(),
+        };
+    }
+
     private async Task<T> Ask<T>(object message, ServerCallContext context)
     {
         var controller = await registry.GetAsync<ControllerProxy>(context.CancellationToken);
@@ -139,6 +158,11 @@ internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvid
             throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
         }
     }
+
+    private static NodeName Node(string text) =>
+        NodeName.TryParse(text, out var name, out var error)
+            ? name
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, error));
 
     private static ServiceName Name(string text) =>
         ServiceName.TryParse(text, out var name, out var error)

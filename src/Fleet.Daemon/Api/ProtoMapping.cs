@@ -64,13 +64,72 @@ internal static class ProtoMapping
         return node;
     }
 
-    public static Event ToProto(this IServiceEvent e) => new()
+    /// <summary>
+    /// ToProto maps a summary to a `get nodes` row; its status is the node's reachability as the
+    /// controller follows it from cluster membership (<see cref="StatusOf"/>).
+    /// </summary>
+    public static Fleet.Api.V1.Node ToProto(this ControllerProtocol.NodeSummary summary)
     {
-        At = Timestamp.FromDateTimeOffset(e.At),
-        Kind = ServiceEvents.Kind(e),
-        Service = e.Service.Value,
-        Generation = e.Generation,
-        Message = ServiceEvents.Describe(e),
+        var node = summary.Node.ToProto(summary.Replicas);
+        node.Status = StatusOf(summary);
+        node.Scheduling = Word(summary.Scheduling);
+        node.CpuUsed = summary.UsedCpu.Millicores;
+        node.MemoryUsed = summary.UsedMemory.Bytes;
+        if (summary.Node.AllocatableCpu is { } cpu)
+        {
+            node.CpuAllocatable = cpu.Millicores;
+        }
+        if (summary.Node.AllocatableMemory is { } memory)
+        {
+            node.MemoryAllocatable = memory.Bytes;
+        }
+        node.DrainBlockers.AddRange(summary.DrainBlockers);
+        if (summary.FirstSeen is { } first)
+        {
+            node.FirstSeen = Timestamp.FromDateTimeOffset(first);
+        }
+        return node;
+    }
+
+    /// <summary>StatusOf is the node's reachability word: Ready, Unreachable or Down.</summary>
+    public static string StatusOf(ControllerProtocol.NodeSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        return summary.Node.Reachability switch
+        {
+            NodeReachability.Unreachable => "Unreachable",
+            NodeReachability.Down => "Down",
+            _ => "Ready",
+        };
+    }
+
+    public static Event ToProto(this IClusterEvent e)
+    {
+        var proto = new Event
+        {
+            At = Timestamp.FromDateTimeOffset(e.At),
+            Kind = ClusterEvents.Kind(e),
+            Message = ClusterEvents.Describe(e),
+        };
+        switch (e)
+        {
+            case IServiceEvent service:
+                proto.Service = service.Service.Value;
+                proto.Generation = service.Generation;
+                break;
+            case INodeEvent node:
+                proto.Node = node.Node.Value;
+                break;
+        }
+        return proto;
+    }
+
+    public static NodeCommandResponse ToProto(this NodeCommandResult result) => new()
+    {
+        Node = result.Node.Value,
+        Outcome = result.Outcome.ToString().ToLowerInvariant(),
+        Scheduling = Word(result.Scheduling),
+        Message = result.Message,
     };
 
     public static Fleet.Api.V1.CommandResult ToProto(this Core.State.CommandResult result) => new()

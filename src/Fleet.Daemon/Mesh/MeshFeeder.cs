@@ -2,8 +2,10 @@ using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
 using Fleet.Cluster.Hosting;
+using Fleet.Core.Ids;
 using Fleet.Core.State;
 using Fleet.Node.Mesh;
+using Fleet.Node.Networking;
 using Prometheus;
 
 namespace Fleet.Daemon.Mesh;
@@ -15,8 +17,14 @@ namespace Fleet.Daemon.Mesh;
 /// (<see cref="MeshRoutes.Plan"/>) and hands them to the router only when they changed. When the
 /// controller does not answer (fail-over, start-up) the mesh keeps its last routes, so
 /// published ports go on serving the replicas it knew.
+/// <para>
+/// With a bridge network it also keeps the host-gateway routes to the other nodes' replica
+/// subnets (<see cref="HostGatewayRoutes"/>) in step with the nodes the controller knows, and
+/// leaves out of the mesh the replicas of nodes this one cannot reach. The routes are removed
+/// when fleetd stops.
+/// </para>
 /// </summary>
-internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, ILogger<MeshFeeder> logger) : BackgroundService
+internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, MeshNetwork network, ILogger<MeshFeeder> logger) : BackgroundService
 {
     /// <summary>Interval is how often the controller is asked (the controller offers no subscription yet).</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
@@ -37,6 +45,7 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     private bool _controllerSilent;
     private bool _controllerAnswered;
     private HashSet<(string Port, string Service)> _published = [];
+    private string? _routesError;
 
     /// <summary>
     /// ListenAddresses chooses where published ports answer: every address (loopback included)
@@ -82,10 +91,15 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
         ControllerProtocol.ServicesResponse services;
         ControllerProtocol.ReplicasResponse replicas;
+        ControllerProtocol.NodesResponse? nodes = null;
         try
         {
             services = await controller.Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), AskTimeout, cancellationToken);
             replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(null), AskTimeout, cancellationToken);
+            if (network.Routes is not null)
+            {
+                nodes = await controller.Ask<ControllerProtocol.NodesResponse>(new ControllerProtocol.GetNodes(), AskTimeout, cancellationToken);
+            }
         }
         catch (AskTimeoutException)
         {
@@ -100,7 +114,30 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         _controllerSilent = false;
         _controllerAnswered = true;
 
-        var routes = MeshRoutes.Plan(services.Services.Select(s => s.Entry.Spec), replicas.Replicas);
+        var unreachable = new HashSet<NodeName>();
+        if (network.Routes is { } hostRoutes && nodes is not null)
+        {
+            // The controller lists only nodes whose agents have reported; this one may not have yet.
+            if (nodes.Nodes.Any(n => n.Name == network.Node))
+            {
+                try
+                {
+                    hostRoutes.Update(nodes.Nodes);
+                    _routesError = null;
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+                {
+                    // Routes to other machines are lost until the next round; the mesh must still follow the replicas.
+                    if (_routesError != e.Message)
+                    {
+                        LogHostRoutesFailed(logger, e.Message);
+                    }
+                    _routesError = e.Message;
+                }
+            }
+            unreachable = hostRoutes.Current.Skipped.Where(s => !s.Reachable).Select(s => NodeName.Parse(s.Node)).ToHashSet();
+        }
+        var routes = MeshRoutes.Plan(services.Services.Select(s => s.Entry.Spec), replicas.Replicas, network.Node, unreachable);
         if (!MeshRoutes.SameRoutes(routes, _current))
         {
             router.Update(routes);
@@ -108,6 +145,20 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
             LogRoutes(logger, routes.Count, routes.Sum(r => r.Backends.Count));
         }
         Publish();
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // This node's mesh stops with fleetd; nothing here needs the other nodes' subnets any more.
+        try
+        {
+            network.Routes?.TearDown();
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        {
+            LogHostRoutesFailed(logger, e.Message);
+        }
     }
 
     private void Publish()
@@ -138,6 +189,9 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "mesh: the cluster controller did not answer within {Seconds}s; keeping the {Routes} route(s) known so far")]
     private static partial void LogControllerSilent(ILogger logger, double seconds, int routes);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "mesh: cannot update the routes to other nodes' replica subnets: {Error}; retrying")]
+    private static partial void LogHostRoutesFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "mesh: updating the routes failed; retrying")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);

@@ -11,13 +11,39 @@ namespace Fleet.Node.Mesh;
 /// </summary>
 public sealed record MeshRoute(int PublishedPort, PortProtocol Protocol, ServiceName Service, IReadOnlyList<IPEndPoint> Backends)
 {
+    /// <summary>
+    /// Locality says whether replicas on this node are preferred. The default spreads new
+    /// connections over every healthy replica in the cluster, wherever it runs (as Swarm's mesh
+    /// does): the load evens out and a node with one replica is not hammered by its own clients.
+    /// <see cref="MeshLocality.PreferLocal"/> saves the hop between machines instead.
+    /// </summary>
+    public MeshLocality Locality { get; init; } = MeshLocality.Spread;
+
+    /// <summary>Local are the backends that run on this node (a subset of <see cref="Backends"/>).</summary>
+    public IReadOnlySet<IPEndPoint> Local { get; init; } = new HashSet<IPEndPoint>();
+
+    /// <summary>Selectable are the backends new connections may go to under <see cref="Locality"/>.</summary>
+    public IReadOnlyList<IPEndPoint> Selectable =>
+        Locality == MeshLocality.PreferLocal && Backends.Any(Local.Contains) ? Backends.Where(Local.Contains).ToList() : Backends;
+
     /// <summary>SameAs compares two routes by value, backends as a set.</summary>
     public bool SameAs(MeshRoute other)
     {
         ArgumentNullException.ThrowIfNull(other);
         return PublishedPort == other.PublishedPort && Protocol == other.Protocol && Service == other.Service
-               && Backends.Count == other.Backends.Count && Backends.ToHashSet().SetEquals(other.Backends);
+               && Backends.Count == other.Backends.Count && Backends.ToHashSet().SetEquals(other.Backends)
+               && Locality == other.Locality && Local.Count == other.Local.Count && Local.All(other.Local.Contains);
     }
+}
+
+/// <summary>MeshLocality says where a route's new connections go among its healthy replicas.</summary>
+public enum MeshLocality
+{
+    /// <summary>Spread uses every healthy replica in the cluster alike (the default).</summary>
+    Spread,
+
+    /// <summary>PreferLocal uses the replicas on this node while there is one, the others only then.</summary>
+    PreferLocal,
 }
 
 /// <summary>MeshBalancing says how new connections are spread over a route's backends.</summary>

@@ -88,9 +88,10 @@ public sealed partial class MeshRouter : IAsyncDisposable
                 {
                     entry.Reassign(route.Service, CountersOf(route.Service));
                 }
-                if (entry.Pool.Set(route.Backends))
+                var selectable = route.Selectable;
+                if (entry.Pool.Set(selectable))
                 {
-                    Log.BackendsChanged(_logger, route.PublishedPort, route.Service.Value, route.Backends.Count);
+                    Log.BackendsChanged(_logger, route.PublishedPort, route.Service.Value, selectable.Count);
                 }
             }
             ScheduleRetry();

@@ -1,4 +1,5 @@
 using System.Net;
+using Fleet.Core.Ids;
 using Fleet.Core.Specs;
 using Fleet.Core.State;
 
@@ -8,12 +9,22 @@ namespace Fleet.Node.Mesh;
 /// MeshRoutes turns the cluster's state into the mesh's routes: one route per published port
 /// of a declared service, whose backends are the service's replicas that may take new
 /// connections — Running or Healthy with an address, and Healthy when the service declares a
-/// health check (an unknown or failing health takes a replica out of the mesh).
+/// health check (an unknown or failing health takes a replica out of the mesh). Replicas on
+/// every node count alike: a replica on another node is reached at its own address, over the
+/// bridge when the node shares this machine and over a host-gateway route otherwise
+/// (<see cref="Fleet.Node.Networking.HostGateway"/>). Only replicas on nodes this one cannot
+/// reach at all are left out, so no connection waits for a connect timeout there.
 /// </summary>
 public static class MeshRoutes
 {
-    /// <summary>Plan builds the routes, by published port; services are taken in name order so a clash is decided the same way every time.</summary>
-    public static IReadOnlyList<MeshRoute> Plan(IEnumerable<ServiceSpec> services, IEnumerable<ReplicaStatus> replicas)
+    /// <summary>
+    /// Plan builds the routes, by published port; services are taken in name order so a clash is
+    /// decided the same way every time. <paramref name="self"/> marks the backends on this node
+    /// (<see cref="MeshRoute.Local"/>); <paramref name="unreachable"/> are nodes whose replicas
+    /// are left out; <paramref name="locality"/> becomes every route's <see cref="MeshRoute.Locality"/>.
+    /// </summary>
+    public static IReadOnlyList<MeshRoute> Plan(IEnumerable<ServiceSpec> services, IEnumerable<ReplicaStatus> replicas,
+        NodeName? self = null, IReadOnlySet<NodeName>? unreachable = null, MeshLocality locality = MeshLocality.Spread)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(replicas);
@@ -22,10 +33,10 @@ public static class MeshRoutes
         foreach (var spec in services.OrderBy(s => s.Name.Value, StringComparer.Ordinal))
         {
             var ready = byService[spec.Name]
-                .Where(r => TakesConnections(r, spec.Health is not null))
-                .Select(r => IPAddress.Parse(r.Ip!))
-                .Distinct()
-                .Order(AddressOrder.Instance)
+                .Where(r => TakesConnections(r, spec.Health is not null) && unreachable?.Contains(r.Node) != true)
+                .GroupBy(r => IPAddress.Parse(r.Ip!))
+                .Select(g => (Address: g.Key, Local: self is { } me && g.Any(r => r.Node == me)))
+                .OrderBy(r => r.Address, AddressOrder.Instance)
                 .ToList();
             foreach (var port in spec.Ports)
             {
@@ -33,7 +44,11 @@ public static class MeshRoutes
                 {
                     continue;
                 }
-                routes.Add(new MeshRoute(published, port.Protocol, spec.Name, ready.Select(a => new IPEndPoint(a, port.Container)).ToList()));
+                routes.Add(new MeshRoute(published, port.Protocol, spec.Name, ready.Select(r => new IPEndPoint(r.Address, port.Container)).ToList())
+                {
+                    Locality = locality,
+                    Local = ready.Where(r => r.Local).Select(r => new IPEndPoint(r.Address, port.Container)).ToHashSet(),
+                });
             }
         }
         return routes.OrderBy(r => r.PublishedPort).ThenBy(r => r.Protocol).ToList();

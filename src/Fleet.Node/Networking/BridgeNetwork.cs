@@ -21,6 +21,7 @@ public sealed partial class BridgeNetwork : IReplicaNetwork
     private readonly BridgeNetworkOptions _options;
     private readonly AddressBook _addresses;
     private readonly ILogger _logger;
+    private readonly string _routesFile;
 
     public BridgeNetwork(NodePaths paths, BridgeNetworkOptions? options = null, ILogger<BridgeNetwork>? logger = null)
     {
@@ -29,6 +30,7 @@ public sealed partial class BridgeNetwork : IReplicaNetwork
         ValidateBridgeName(_options.Bridge);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         AllocationsFile = Path.Combine(paths.Network, $"{_options.Bridge}.json");
+        _routesFile = HostGatewayRoutes.RecordPath(paths, _options.Bridge);
         _addresses = AddressBook.Open(AllocationsFile, _options.Subnet);
     }
 
@@ -69,12 +71,14 @@ public sealed partial class BridgeNetwork : IReplicaNetwork
     }
 
     /// <summary>
-    /// TearDown removes the iptables rules tagged for this bridge and the bridge itself (replica
+    /// TearDown removes the host-gateway routes to peer nodes (<see cref="HostGatewayRoutes"/>),
+    /// the iptables rules tagged for this bridge and the bridge itself (replica
     /// veths still on it are detached by the kernel). The allocation file and IPv4 forwarding are
     /// left as they are: other networks on the host may rely on forwarding.
     /// </summary>
     public void TearDown()
     {
+        HostGatewayRoutes.Remove(_routesFile, Bridge, null);
         var rules = NatRules.Remove(Bridge);
         if (Directory.Exists(BridgeSysPath))
         {

@@ -19,8 +19,19 @@ internal static class HostCommand
     /// <summary>Timeout bounds one tool run; iptables may wait for the xtables lock.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    public static HostCommandResult Run(string tool, params string[] arguments)
+    public static HostCommandResult Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
+
+    /// <summary>
+    /// RunIn runs the tool inside the named network namespace (`ip netns exec`), or on the host
+    /// when <paramref name="networkNamespace"/> is null — how a test plays a second machine.
+    /// </summary>
+    public static HostCommandResult RunIn(string? networkNamespace, string tool, params string[] arguments)
     {
+        if (networkNamespace is not null)
+        {
+            arguments = ["netns", "exec", networkNamespace, tool, .. arguments];
+            tool = "ip";
+        }
         var start = new ProcessStartInfo(tool)
         {
             RedirectStandardOutput = true,
@@ -55,9 +66,12 @@ internal static class HostCommand
     }
 
     /// <summary>Check runs the tool and throws with its error text when it fails.</summary>
-    public static string Check(string tool, params string[] arguments)
+    public static string Check(string tool, params string[] arguments) => CheckIn(null, tool, arguments);
+
+    /// <summary>CheckIn is <see cref="Check"/> inside a network namespace (null: the host).</summary>
+    public static string CheckIn(string? networkNamespace, string tool, params string[] arguments)
     {
-        var result = Run(tool, arguments);
+        var result = RunIn(networkNamespace, tool, arguments);
         if (!result.Succeeded)
         {
             throw new InvalidOperationException($"`{tool} {string.Join(' ', arguments)}` failed (exit {result.ExitCode}): {result.StandardError}");

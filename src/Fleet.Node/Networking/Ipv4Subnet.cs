@@ -77,6 +77,26 @@ public readonly record struct Ipv4Subnet
     public bool Contains(IPAddress address) =>
         address.AddressFamily == AddressFamily.InterNetwork && (ToValue(address) & Mask) == NetworkValue;
 
+    /// <summary>Overlaps is true when the two networks share an address (one contains the other).</summary>
+    public bool Overlaps(Ipv4Subnet other)
+    {
+        var mask = PrefixLength <= other.PrefixLength ? Mask : other.Mask;
+        return (NetworkValue & mask) == (other.NetworkValue & mask);
+    }
+
+    /// <summary>
+    /// Containing is the network of an interface address (192.168.1.5/24 → 192.168.1.0/24); any
+    /// prefix 0..32 is taken, since an interface's network need not hold replicas.
+    /// </summary>
+    public static Ipv4Subnet Containing(IPAddress address, int prefixLength)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
+        var mask = prefixLength == 0 ? 0u : uint.MaxValue << (32 - prefixLength);
+        return new Ipv4Subnet(ToValue(address) & mask, prefixLength);
+    }
+
     /// <summary>IsAssignable is true for a replica address: inside, and neither network, gateway nor broadcast.</summary>
     public bool IsAssignable(uint value) =>
         (value & Mask) == NetworkValue && value != NetworkValue && value != NetworkValue + 1 && value != BroadcastValue;

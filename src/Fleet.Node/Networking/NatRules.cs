@@ -9,6 +9,8 @@ namespace Fleet.Node.Networking;
 /// filter FORWARD     -i {bridge} -j ACCEPT                               replicas may send anywhere
 /// filter FORWARD     -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT   replies come back
 /// </code>
+/// The host-gateway peers of a node (<see cref="HostGateway"/>) get rules of their own, tagged
+/// <c>fleet:{bridge}:peer</c> and kept in step with the peers (<see cref="ForPeers"/>).
 /// </summary>
 internal static class NatRules
 {
@@ -18,6 +20,9 @@ internal static class NatRules
     public sealed record Rule(string Table, string Chain, IReadOnlyList<string> Spec, bool Insert);
 
     public static string Tag(string bridge) => $"fleet:{bridge}";
+
+    /// <summary>PeerTag marks the rules that let peer nodes reach this node's replicas.</summary>
+    public static string PeerTag(string bridge) => $"fleet:{bridge}:peer";
 
     public static IReadOnlyList<Rule> For(string bridge, Ipv4Subnet subnet, bool egressNat)
     {
@@ -35,51 +40,84 @@ internal static class NatRules
     }
 
     /// <summary>
+    /// ForPeers are the rules for host-gateway peers, one set per routed peer:
+    /// <code>
+    /// filter FORWARD     -s {peer address} -o {bridge} -j ACCEPT        a peer's mesh reaches replicas here
+    /// filter FORWARD     -s {peer subnet} -o {bridge} -j ACCEPT         so do the peer's replicas
+    /// nat    POSTROUTING -s {subnet} -d {peer subnet} -j RETURN         replicas reach peer replicas unmasqueraded
+    /// </code>
+    /// The FORWARD rules matter where the FORWARD policy drops (Docker's hosts); without them a
+    /// connection from another node to a replica here is only let through as a reply.
+    /// </summary>
+    public static IReadOnlyList<Rule> ForPeers(string bridge, Ipv4Subnet? subnet, IEnumerable<HostRoute> peers)
+    {
+        var comment = new[] { "-m", "comment", "--comment", PeerTag(bridge) };
+        var rules = new List<Rule>();
+        foreach (var peer in peers)
+        {
+            rules.Add(new Rule("filter", "FORWARD", [.. new[] { "-s", $"{peer.Via}/32", "-o", bridge }, .. comment, "-j", "ACCEPT"], Insert: true));
+            rules.Add(new Rule("filter", "FORWARD", [.. new[] { "-s", peer.Destination.ToString(), "-o", bridge }, .. comment, "-j", "ACCEPT"], Insert: true));
+            if (subnet is { } own)
+            {
+                // Inserted ahead of the bridge's MASQUERADE rule, which would otherwise hide the replica's address.
+                rules.Add(new Rule("nat", "POSTROUTING", [.. new[] { "-s", own.ToString(), "-d", peer.Destination.ToString() }, .. comment, "-j", "RETURN"], Insert: true));
+            }
+        }
+        return rules;
+    }
+
+    /// <summary>
     /// Ensure makes the bridge's tagged rules exactly <paramref name="rules"/>: tagged rules that
     /// are not wanted (an old subnet, NAT turned off) are deleted, then each wanted rule that is
     /// not there yet is added (iptables -C before -A/-I), so running it again changes nothing.
     /// </summary>
-    public static void Ensure(string bridge, IReadOnlyList<Rule> rules)
+    public static void Ensure(string bridge, IReadOnlyList<Rule> rules) => EnsureTagged(Tag(bridge), rules, null);
+
+    /// <summary>EnsureTagged is <see cref="Ensure"/> for the rules carrying <paramref name="tag"/>, in a network namespace (null: the host).</summary>
+    public static void EnsureTagged(string tag, IReadOnlyList<Rule> rules, string? networkNamespace)
     {
         foreach (var (table, chain) in new[] { ("nat", "POSTROUTING"), ("filter", "FORWARD") })
         {
             var wanted = rules.Where(r => r.Table == table && r.Chain == chain).Select(r => r.Spec).ToList();
-            foreach (var spec in Tagged(table, chain, bridge).Where(s => !wanted.Any(w => w.SequenceEqual(s))))
+            foreach (var spec in Tagged(table, chain, tag, networkNamespace).Where(s => !wanted.Any(w => w.SequenceEqual(s))))
             {
-                HostCommand.Check(Tool, [.. Prefix(table, "-D", chain), .. spec]);
+                HostCommand.CheckIn(networkNamespace, Tool, [.. Prefix(table, "-D", chain), .. spec]);
             }
         }
         foreach (var rule in rules)
         {
-            var check = HostCommand.Run(Tool, [.. Prefix(rule.Table, "-C", rule.Chain), .. rule.Spec]);
+            var check = HostCommand.RunIn(networkNamespace, Tool, [.. Prefix(rule.Table, "-C", rule.Chain), .. rule.Spec]);
             if (check.Succeeded)
             {
                 continue;
             }
-            HostCommand.Check(Tool, [.. Prefix(rule.Table, rule.Insert ? "-I" : "-A", rule.Chain), .. rule.Spec]);
+            HostCommand.CheckIn(networkNamespace, Tool, [.. Prefix(rule.Table, rule.Insert ? "-I" : "-A", rule.Chain), .. rule.Spec]);
         }
     }
 
-    /// <summary>Remove deletes every rule tagged for <paramref name="bridge"/> in the chains Fleet uses.</summary>
-    public static int Remove(string bridge)
+    /// <summary>Remove deletes every rule tagged for <paramref name="bridge"/> (its own and its peers') in the chains Fleet uses.</summary>
+    public static int Remove(string bridge, string? networkNamespace = null) =>
+        RemoveTagged(Tag(bridge), networkNamespace) + RemoveTagged(PeerTag(bridge), networkNamespace);
+
+    /// <summary>RemoveTagged deletes every rule carrying <paramref name="tag"/>.</summary>
+    public static int RemoveTagged(string tag, string? networkNamespace)
     {
         var removed = 0;
         foreach (var (table, chain) in new[] { ("nat", "POSTROUTING"), ("filter", "FORWARD") })
         {
-            foreach (var spec in Tagged(table, chain, bridge))
+            foreach (var spec in Tagged(table, chain, tag, networkNamespace))
             {
-                HostCommand.Check(Tool, [.. Prefix(table, "-D", chain), .. spec]);
+                HostCommand.CheckIn(networkNamespace, Tool, [.. Prefix(table, "-D", chain), .. spec]);
                 removed++;
             }
         }
         return removed;
     }
 
-    /// <summary>Tagged lists the specs (after "-A CHAIN") of the rules carrying the bridge's tag.</summary>
-    public static IReadOnlyList<IReadOnlyList<string>> Tagged(string table, string chain, string bridge)
+    /// <summary>Tagged lists the specs (after "-A CHAIN") of the rules carrying <paramref name="tag"/>.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> Tagged(string table, string chain, string tag, string? networkNamespace = null)
     {
-        var listing = HostCommand.Check(Tool, "-w", "-t", table, "-S", chain);
-        var tag = Tag(bridge);
+        var listing = HostCommand.CheckIn(networkNamespace, Tool, "-w", "-t", table, "-S", chain);
         var specs = new List<IReadOnlyList<string>>();
         foreach (var line in listing.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {

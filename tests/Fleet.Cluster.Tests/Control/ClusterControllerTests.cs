@@ -148,7 +148,7 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(2, described.Service!.Entry.Generation);
         Assert.Equal(["applied", "scaled"], described.Events.Select(ServiceEvents.Kind));
         Assert.Null(missing.Service);
-        Assert.Equal(["scaled", "applied"], events.Events.Select(ServiceEvents.Kind));
+        Assert.Equal(["scaled", "applied"], events.Events.Select(ClusterEvents.Kind));
     }
 
     [Fact]

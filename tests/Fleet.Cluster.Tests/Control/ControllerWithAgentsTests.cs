@@ -150,7 +150,7 @@ public sealed class ControllerWithAgentsTests : Akka.TestKit.Xunit2.TestKit
         var events = Events(controller);
         var e = Assert.Single(events.OfType<ServiceEvents.ServiceUnschedulable>());
         Assert.Equal("web: 2 replicas unschedulable: node1: memory needs 512Mi, 200Mi free", ServiceEvents.Describe(e));
-        Assert.Equal("unschedulable", ServiceEvents.Kind(Ask<ControllerProtocol.EventsResponse>(controller, new ControllerProtocol.GetEvents(1)).Events.Single()));
+        Assert.Equal("unschedulable", ClusterEvents.Kind(Ask<ControllerProtocol.EventsResponse>(controller, new ControllerProtocol.GetEvents(1)).Events.Single()));
         Assert.Single(driver.Replicas);
 
         // Room enough: the shortage ends; a later, different one is reported anew.

@@ -31,7 +31,7 @@ public sealed class SqliteRecoveryTests
             var events = await node.AskAsync<ControllerProtocol.EventsResponse>(new ControllerProtocol.GetEvents(10));
             // Specs.Full's constraints fit no node here, so "unschedulable" events may sit in between,
             // depending on whether the agent had reported before the apply.
-            Assert.Equal(["applied", "applied", "scaled", "deleted"], events.Events.Select(ServiceEvents.Kind).Where(k => k != "unschedulable"));
+            Assert.Equal(["applied", "applied", "scaled", "deleted"], events.Events.Select(ClusterEvents.Kind).Where(k => k != "unschedulable"));
         }
     }
 

@@ -78,6 +78,23 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         yield return new AgentProtocol.StartReplica(Replica.Id, Specs.Full(), 3);
         yield return new AgentProtocol.StopReplica(Replica.Id, "scaled down");
         yield return new AgentProtocol.RequestInventory();
+        var cordoned = new NodeEvents.NodeCordoned(Node1, T0);
+        var draining = new NodeEvents.NodeDrainStarted(NodeName.Parse("node2"), T0);
+        yield return new NodeCommands.Cordon(Node1, T0);
+        yield return new NodeCommands.Uncordon(Node1, T0);
+        yield return new NodeCommands.Drain(Node1, T0);
+        yield return cordoned;
+        yield return new NodeEvents.NodeUncordoned(Node1, T0);
+        yield return draining;
+        yield return new NodeCommandResult(CommandOutcome.Updated, Node1, NodeScheduling.Draining, "node node1 cordoned and draining");
+        yield return new ControllerProtocol.EventsResponse([applied, cordoned, draining]);
+        yield return DesiredState.Empty.Apply(applied).Apply(cordoned).Apply(draining);
+        yield return new ControllerProtocol.GetNodeSummaries();
+        yield return new ControllerProtocol.NodeSummariesResponse([
+            new ControllerProtocol.NodeSummary(NodeInfo, NodeScheduling.Draining, new Fleet.Core.Quantities.CpuQuantity(250), new Fleet.Core.Quantities.ByteSize(64L << 20), 2,
+                ["cannot move web-7k2xq: node2: cordoned"]) { FirstSeen = T0 },
+            new ControllerProtocol.NodeSummary(NodeWithoutCapacity, NodeScheduling.Schedulable, default, default, 0, []),
+        ]);
     }
 
     [Theory]
