@@ -33,6 +33,7 @@ internal static class NodeServices
         services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, RegistryHost(options), sp.GetRequiredService<ILogger<ImageService>>()));
         services.AddSingleton(_ => new Logs.ReplicaLogs(paths));
         services.AddSingleton(_ => new Exec.ReplicaExec(paths));
+        services.AddSingleton(_ => new Logs.PeerNodes(options));
         services.AddSingleton(_ => new Volumes.VolumeDirectory(paths));
         services.AddSingleton(_ => new Lazy<IContainerRuntime?>(() => RuntimeOf(paths)));
         services.AddSingleton(sp => new NodeVerbs(

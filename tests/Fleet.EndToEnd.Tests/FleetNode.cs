@@ -112,7 +112,7 @@ internal sealed partial class FleetNode : IDisposable
         {
             throw new InvalidOperationException("fleetd is already running");
         }
-        _fleetd?.Dispose();
+        // LaunchFleetd disposes the old process after asking it whether it still runs.
         LaunchFleetd();
         _fleetd!.WaitReady();
     }
