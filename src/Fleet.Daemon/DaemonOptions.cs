@@ -71,6 +71,9 @@ public sealed record DaemonOptions
     /// </summary>
     public IReadOnlyList<NodeSpec> ClusterNodes { get; init; } = [];
 
+    /// <summary>Registry is the cluster file's registry settings (plain-HTTP registries) for this node's pulls; the defaults without a file.</summary>
+    public RegistrySettings Registry { get; init; } = new();
+
     /// <summary>
     /// Resolve merges defaults, the cluster file and the flags. It returns null and fills
     /// <paramref name="errors"/> (file:line:column for file problems) when they do not fit.
@@ -182,6 +185,7 @@ public sealed record DaemonOptions
                     .Select(n => n.Name == nodeName ? $"{args.Address ?? n.Address}:{ports.Cluster}" : $"{n.Address}:{n.Ports.Cluster}")
                     .ToList(),
             Persistence = cluster?.Persistence ?? new PersistenceSpec(),
+            Registry = cluster?.Registry ?? new RegistrySettings(),
             Driver = args.Driver,
             LogFormat = args.LogFormat,
             Bridge = bridge,

@@ -137,4 +137,19 @@ public sealed class DaemonOptionsTests
         Assert.Equal(("10.1.0.1", 4050), (options.ClusterNodes[0].Address, options.ClusterNodes[0].Ports.Api));
         Assert.Empty(Resolve(new DaemonArguments(), out _)!.ClusterNodes);
     }
+
+    [Fact]
+    public void The_cluster_files_registry_settings_reach_the_node_and_default_without_a_file()
+    {
+        var errors = new List<string>();
+        var yaml = ClusterYaml + "\nregistry:\n  insecure: [\"registry.lan:5000\"]\n  allowLoopback: false\n";
+        var options = DaemonOptions.Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node1" }, _ => yaml, errors);
+        Assert.True(options is not null, string.Join("\n", errors));
+        Assert.Equal(["registry.lan:5000"], options.Registry.Insecure);
+        Assert.False(options.Registry.AllowLoopbackInsecure);
+
+        var alone = Resolve(new DaemonArguments(), out _)!;
+        Assert.Empty(alone.Registry.Insecure);
+        Assert.True(alone.Registry.AllowLoopbackInsecure);
+    }
 }
