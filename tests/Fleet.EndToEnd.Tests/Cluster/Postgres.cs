@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Fleet.EndToEnd.Tests.Cluster;
@@ -89,11 +88,11 @@ internal sealed class Postgres : IDisposable
         {
             return;
         }
-        var (code, output) = Run("runuser", "-u", OsUser, "--", Path.Combine(BinDir, "pg_ctl"), "stop", "-D", DataDir, "-m", "immediate", "-w", "-t", "30");
+        var (code, output) = FleetNode.Run("runuser", "-u", OsUser, "--", Path.Combine(BinDir, "pg_ctl"), "stop", "-D", DataDir, "-m", "immediate", "-w", "-t", "30");
         if (code != 0 && IsAlive(pid))
         {
             // pg_ctl could not stop it: kill -9 of that one PID (its children exit with it).
-            _ = Run("kill", "-KILL", Num(pid));
+            _ = FleetNode.Run("kill", "-KILL", Num(pid));
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (IsAlive(pid) && DateTime.UtcNow < deadline)
@@ -135,7 +134,7 @@ internal sealed class Postgres : IDisposable
 
     private void AsPostgres(string tool, params string[] args)
     {
-        var (code, output) = Run("runuser", ["-u", OsUser, "--", Path.Combine(BinDir, tool), .. args]);
+        var (code, output) = FleetNode.Run("runuser", ["-u", OsUser, "--", Path.Combine(BinDir, tool), .. args]);
         if (code != 0)
         {
             throw new InvalidOperationException($"{tool} {string.Join(' ', args)} failed with {code}:\n{output}\n--- server log\n{ServerLog()}");
@@ -144,32 +143,11 @@ internal sealed class Postgres : IDisposable
 
     private static void Must(string file, params string[] args)
     {
-        var (code, output) = Run(file, args);
+        var (code, output) = FleetNode.Run(file, args);
         if (code != 0)
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed with {code}: {output}");
         }
-    }
-
-    private static (int Code, string Output) Run(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            // The postgres user cannot enter root's working directory.
-            WorkingDirectory = "/",
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error);
     }
 
     private static bool IsAlive(int pid)
