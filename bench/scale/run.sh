@@ -5,7 +5,10 @@
 #   bench/scale/run.sh              # build (Release), bench, write bench/scale/RESULTS.md and
 #                                   # the #5 rows of bench/RESULTS.md
 # Knobs: N (100), TIMEOUT (seconds to wait for N healthy, 300), SETTLE (seconds before an RSS
-#        reading, 10), NO_RESULTS=1 (print only), NO_BUILD=1 (use the existing Release build).
+#        reading, 10), NO_RESULTS=1 (print only), NO_BUILD=1 (use the existing Release build),
+#        FLEETD (another fleetd binary, for before/after runs), TRACE=0 (no start trace).
+# fleetd runs with FLEET_START_TRACE (src/Fleet.Node/Replicas/StartTrace.cs): start-trace.py
+# turns it into the table of where the scale-up spent its time.
 #
 # Measured: time from `fleetctl scale` to N healthy (fleet_replicas_healthy on /metrics, polled
 # every 50 ms with busybox wget, so the poller costs no .NET start-up); per-replica start
@@ -37,7 +40,7 @@ if [ "${FLEET_SCALE_REAPED:-}" != 1 ]; then
   fi
 fi
 
-fleetd="$repo/src/Fleet.Daemon/bin/Release/net10.0/fleetd"
+fleetd="${FLEETD:-$repo/src/Fleet.Daemon/bin/Release/net10.0/fleetd}"
 fleetctl="$repo/src/Fleet.Cli/bin/Release/net10.0/fleetctl"
 work=$(mktemp -d /tmp/fleet-scale-bench.XXXXXX)
 prefix="fs$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -50,7 +53,7 @@ fleetd_pid=""
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-metric() { timeout 5 busybox wget -q -O - "http://127.0.0.1:$http/metrics" 2>/dev/null | awk -v m="$1{service=\"bench\"}" '$1 == m {print $2}'; }
+metric() { { timeout 5 busybox wget -q -O - "http://127.0.0.1:$http/metrics" 2>/dev/null || true; } | awk -v m="$1{service=\"bench\"}" '$1 == m {print $2}'; }
 
 cleanup() {
   set +e
@@ -83,6 +86,7 @@ help=$("$fleetd" --help)
 [[ "$help" == *--bridge* ]] && net_flags+=(--bridge "$bridge")
 [[ "$help" == *--subnet* ]] && net_flags+=(--subnet "$subnet")
 
+if [ "${TRACE:-1}" != 0 ]; then export FLEET_START_TRACE="$work/start-trace.txt"; fi
 echo "== fleetd on 127.0.0.1:$api (data $work/data${net_flags:+, bridge $bridge $subnet})"
 "$fleetd" --data-dir "$work/data" --api-port "$api" --http-port "$http" --cluster-port "$cluster" \
   --log-format json "${net_flags[@]}" >"$work/fleetd.log" 2>&1 </dev/null &
@@ -135,6 +139,11 @@ t1=$(ms)
 all_healthy_ms=$((t1 - t0))
 echo "$N healthy after $all_healthy_ms ms (the scale command itself returned after $((t_scaled - t0)) ms)"
 "$fleetctl" get replicas -o json >"$work/replicas.json"
+trace_table=""
+if [ -s "$work/start-trace.txt" ]; then
+  trace_table=$(python3 "$here/start-trace.py" "$work/start-trace.txt" || true)
+  echo "$trace_table"
+fi
 read -r p50 p99 <<<"$(python3 - "$work/replicas.json" "$t0" <<'PY'
 import json, sys, datetime
 replicas, t0 = json.load(open(sys.argv[1])), int(sys.argv[2])
@@ -201,6 +210,8 @@ echo "$summary"
 if [ "${NO_RESULTS:-}" != 1 ]; then
   when="$(date -u +%Y-%m-%dT%H:%MZ)"
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  # Hand-written notes (experiments, analysis) below the marker survive a re-run.
+  notes=$(sed -n '/^<!-- notes:begin -->/,$p' "$here/RESULTS.md" 2>/dev/null || true)
   cat >"$here/RESULTS.md" <<MD
 # Scale benchmark results
 
@@ -219,7 +230,15 @@ no health checks, no waiting for httpd to answer — the floor a hand-written sc
 Fleet's figure includes the scale command, the controller's plan, per replica an overlay
 snapshot mount, a veth on the bridge with an address, /etc files, the shim, and HTTP probes
 until every replica has passed one. runc $(runc --version | head -1 | awk '{print $3}').
+
+## Where the scale-up spends its time
+
+From fleetd's start trace (FLEET_START_TRACE; ms after the first start request reached the
+node's driver, so without fleetctl's own start-up and the controller's plan):
+
+${trace_table:-(no trace: TRACE=0)}
 MD
+  if [ -n "$notes" ]; then printf '\n%s\n' "$notes" >>"$here/RESULTS.md"; fi
   python3 - "$repo/bench/RESULTS.md" "$when" "$load" "$summary" <<'PY'
 import sys, re
 path, when, load, summary = sys.argv[1:]

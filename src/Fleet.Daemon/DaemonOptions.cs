@@ -66,6 +66,15 @@ public sealed record DaemonOptions
     public Fleet.Node.Networking.Ipv4Subnet Subnet { get; init; } = Fleet.Node.Networking.Ipv4Subnet.Parse(Fleet.Node.Networking.BridgeNetworkOptions.DefaultSubnet);
 
     /// <summary>
+    /// ClusterNodes are every node of the cluster file (this one with its flags applied); the API
+    /// reaches another node's replicas (logs, exec) at its address and api port. Empty without a file.
+    /// </summary>
+    public IReadOnlyList<NodeSpec> ClusterNodes { get; init; } = [];
+
+    /// <summary>Registry is the cluster file's registry settings (plain-HTTP registries) for this node's pulls; the defaults without a file.</summary>
+    public RegistrySettings Registry { get; init; } = new();
+
+    /// <summary>
     /// Resolve merges defaults, the cluster file and the flags. It returns null and fills
     /// <paramref name="errors"/> (file:line:column for file problems) when they do not fit.
     /// </summary>
@@ -145,15 +154,16 @@ public sealed record DaemonOptions
         {
             errors.Add($"the api, http and cluster ports must differ (got {ports.Api}, {ports.Http}, {ports.Cluster})");
         }
-        var bridge = args.Bridge ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultBridge;
+        // The flags win over the node's `network:` entry, which wins over the defaults (fleet0, 10.88.0.0/16).
+        var bridge = args.Bridge ?? entry?.Network?.Bridge ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultBridge;
         if (bridge.Length is 0 or > 15 || bridge.Any(c => char.IsWhiteSpace(c) || c == '/'))
         {
             errors.Add($"--bridge: `{bridge}` is not a Linux interface name (1..15 characters, no spaces or /)");
         }
         var subnet = default(Fleet.Node.Networking.Ipv4Subnet);
-        if (!Fleet.Node.Networking.Ipv4Subnet.TryParse(args.Subnet ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultSubnet, out subnet, out var subnetError))
+        if (!Fleet.Node.Networking.Ipv4Subnet.TryParse(args.Subnet ?? entry?.Network?.Subnet ?? Fleet.Node.Networking.BridgeNetworkOptions.DefaultSubnet, out subnet, out var subnetError))
         {
-            errors.Add($"--subnet: {subnetError}");
+            errors.Add(args.Subnet is null && entry?.Network?.Subnet is not null ? $"{args.ConfigFile}: error: node `{nodeName}`: network.subnet: {subnetError}" : $"--subnet: {subnetError}");
         }
         if (errors.Count > 0)
         {
@@ -175,10 +185,16 @@ public sealed record DaemonOptions
                     .Select(n => n.Name == nodeName ? $"{args.Address ?? n.Address}:{ports.Cluster}" : $"{n.Address}:{n.Ports.Cluster}")
                     .ToList(),
             Persistence = cluster?.Persistence ?? new PersistenceSpec(),
+            Registry = cluster?.Registry ?? new RegistrySettings(),
             Driver = args.Driver,
             LogFormat = args.LogFormat,
             Bridge = bridge,
             Subnet = subnet,
+            ClusterNodes = cluster is null
+                ? []
+                : cluster.Nodes
+                    .Select(n => n.Name == nodeName ? n with { Address = args.Address ?? n.Address, Ports = ports } : n)
+                    .ToList(),
         };
     }
 }

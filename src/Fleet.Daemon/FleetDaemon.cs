@@ -56,7 +56,7 @@ public static class FleetDaemon
         builder.Services.AddFleetMesh(options);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddFleetNodeServices(options);
-        builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, _) =>
+        builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, services) =>
         {
             akka.ConfigureLoggers(loggers =>
             {
@@ -79,13 +79,7 @@ public static class FleetDaemon
                 Driver = options.Driver switch
                 {
                     DriverKind.Memory => node => new InMemoryReplicaDriver(node),
-                    DriverKind.Container => node =>
-                    {
-                        var paths = new Fleet.Node.NodePaths(options.DataDir);
-                        var network = new Fleet.Node.Networking.BridgeNetwork(paths, new Fleet.Node.Networking.BridgeNetworkOptions { Bridge = options.Bridge, Subnet = options.Subnet });
-                        return Fleet.Node.Replicas.ContainerReplicaDriver.Create(node, paths, network,
-                            options: new Fleet.Node.Replicas.ContainerDriverOptions { PullCompleted = FleetMetrics.ObserveImagePull });
-                    },
+                    DriverKind.Container => node => NodeServices.ContainerDriver(node, options, options.Registry, services.GetRequiredService<Fleet.Node.Replicas.NodeImageCollector>()),
                     _ => node => new UnavailableReplicaDriver(node),
                 },
             });

@@ -60,49 +60,65 @@ internal static class FleetMetrics
     /// <summary>ObserveReconcile records one reconcile pass.</summary>
     public static void ObserveReconcile(TimeSpan duration) => ReconcileDuration.Observe(duration.TotalSeconds);
 
-    /// <summary>Register refreshes the gauges before each scrape.</summary>
+    // The app (and its ActorSystem) is rebuilt when the node is downed and rejoins, but the
+    // metrics registry is process-wide and its callbacks cannot be removed: one callback reads
+    // whichever app registered last.
+    private static Source? _source;
+    private static int _callbackAdded;
+
+    /// <summary>Register refreshes the gauges before each scrape from this app's actors and runtime (replacing an earlier app's).</summary>
     public static void Register(ActorRegistry registry, ActorSystem system, Lazy<IContainerRuntime?>? runtime = null)
     {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancellationToken =>
+        Volatile.Write(ref _source, new Source(registry, system, runtime));
+        if (Interlocked.Exchange(ref _callbackAdded, 1) == 0)
         {
-            ClusterMembers.Set(Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
-            if (runtime?.Value is { } containers)
+            Metrics.DefaultRegistry.AddBeforeCollectCallback(cancellationToken =>
+                Volatile.Read(ref _source) is { } source ? CollectAsync(source, cancellationToken) : Task.CompletedTask);
+        }
+    }
+
+    private sealed record Source(ActorRegistry Registry, ActorSystem System, Lazy<IContainerRuntime?>? Runtime);
+
+    private static async Task CollectAsync(Source source, CancellationToken cancellationToken)
+    {
+        var (registry, system, runtime) = source;
+        ClusterMembers.Set(Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
+        if (runtime?.Value is { } containers)
+        {
+            CollectContainers(containers);
+        }
+        try
+        {
+            var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
+            var answer = await controller.Ask<ControllerProtocol.ServicesResponse>(
+                new ControllerProtocol.GetServices(), TimeSpan.FromSeconds(2), cancellationToken);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var summary in answer.Services)
             {
-                CollectContainers(containers);
+                var name = summary.Entry.Name.Value;
+                seen.Add(name);
+                ReplicasDesired.WithLabels(name).Set(summary.Entry.Spec.Replicas);
+                ReplicasRunning.WithLabels(name).Set(summary.Running);
+                ReplicasHealthy.WithLabels(name).Set(summary.Healthy);
             }
-            try
+            foreach (var gauge in new[] { ReplicasDesired, ReplicasRunning, ReplicasHealthy })
             {
-                var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
-                var answer = await controller.Ask<ControllerProtocol.ServicesResponse>(
-                    new ControllerProtocol.GetServices(), TimeSpan.FromSeconds(2), cancellationToken);
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var summary in answer.Services)
-                {
-                    var name = summary.Entry.Name.Value;
-                    seen.Add(name);
-                    ReplicasDesired.WithLabels(name).Set(summary.Entry.Spec.Replicas);
-                    ReplicasRunning.WithLabels(name).Set(summary.Running);
-                    ReplicasHealthy.WithLabels(name).Set(summary.Healthy);
-                }
-                foreach (var gauge in new[] { ReplicasDesired, ReplicasRunning, ReplicasHealthy })
-                {
-                    Prune(gauge, seen);
-                }
-                var replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(
-                    new ControllerProtocol.GetReplicas(null), TimeSpan.FromSeconds(2), cancellationToken);
-                var ids = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var replica in replicas.Replicas)
-                {
-                    ids.Add(replica.Id.ToString());
-                    ReplicaRestarts.WithLabels(replica.Id.ToString(), replica.Service.Value).Set(replica.Restarts);
-                }
-                Prune(ReplicaRestarts, ids);
+                Prune(gauge, seen);
             }
-            catch (AskTimeoutException)
+            var replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(
+                new ControllerProtocol.GetReplicas(null), TimeSpan.FromSeconds(2), cancellationToken);
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var replica in replicas.Replicas)
             {
-                // No controller reachable: keep the last figures; /healthz says why.
+                ids.Add(replica.Id.ToString());
+                ReplicaRestarts.WithLabels(replica.Id.ToString(), replica.Service.Value).Set(replica.Restarts);
             }
-        });
+            Prune(ReplicaRestarts, ids);
+        }
+        catch (AskTimeoutException)
+        {
+            // No controller reachable: keep the last figures; /healthz says why.
+        }
     }
 
     /// <summary>CollectContainers reads the cgroup counters of every replica container on this node.</summary>

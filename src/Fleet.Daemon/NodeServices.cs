@@ -1,6 +1,10 @@
 using Fleet.Build;
+using Fleet.Core.Ids;
+using Fleet.Core.Specs;
 using Fleet.Images.Store;
 using Fleet.Node;
+using Fleet.Node.Networking;
+using Fleet.Node.Replicas;
 using Fleet.Registry;
 using Fleet.Runtime;
 
@@ -21,9 +25,15 @@ internal static class NodeServices
         services.AddSingleton(paths);
         services.AddSingleton(_ => new ContentStore(paths.Images));
         services.AddFleetRegistry();
+        // Image GC on a schedule, keeping what the registry and this node's replicas use.
+        services.AddSingleton(sp => new NodeImageCollector(sp.GetRequiredService<ContentStore>(), paths, [sp.GetRequiredService<OciRegistry>()]));
+        services.AddSingleton(new ImageGcOptions());
+        services.AddHostedService<ImageGcService>();
+        services.AddHostedService<StartupTrim>();
         services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, RegistryHost(options), sp.GetRequiredService<ILogger<ImageService>>()));
         services.AddSingleton(_ => new Logs.ReplicaLogs(paths));
         services.AddSingleton(_ => new Exec.ReplicaExec(paths));
+        services.AddSingleton(_ => new Logs.PeerNodes(options));
         services.AddSingleton(_ => new Volumes.VolumeDirectory(paths));
         services.AddSingleton(_ => new Lazy<IContainerRuntime?>(() => RuntimeOf(paths)));
         services.AddSingleton(sp => new NodeVerbs(
@@ -34,6 +44,23 @@ internal static class NodeServices
             sp.GetRequiredService<Lazy<IContainerRuntime?>>(),
             sp.GetRequiredService<ILogger<ImageService>>()));
         return services;
+    }
+
+    /// <summary>
+    /// ContainerDriver builds the node's replica driver as fleetd runs it: the bridge network of
+    /// --bridge/--subnet, the cluster file's registry settings for its pulls (insecure hosts,
+    /// loopback over plain HTTP), pull durations into fleetd's metrics, and its image holds
+    /// given to the image collector so a live replica's image is never collected.
+    /// </summary>
+    public static ContainerReplicaDriver ContainerDriver(NodeName node, DaemonOptions options, RegistrySettings registry, NodeImageCollector? images)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var paths = new NodePaths(options.DataDir);
+        var network = new BridgeNetwork(paths, new BridgeNetworkOptions { Bridge = options.Bridge, Subnet = options.Subnet });
+        var driver = ContainerReplicaDriver.Create(node, paths, network, registry,
+            new ContainerDriverOptions { PullCompleted = FleetMetrics.ObserveImagePull });
+        images?.AddReplicaRoots(driver.ImageRoots);
+        return driver;
     }
 
     /// <summary>
@@ -79,3 +106,27 @@ internal sealed record NodeVerbs(
     Volumes.VolumeDirectory Volumes,
     Lazy<IContainerRuntime?> Runtime,
     ILogger Logger);
+
+/// <summary>
+/// StartupTrim gives back the memory start-up used once fleetd has settled: one aggressive,
+/// compacting collection (decommitting the free space) a few seconds after the node is ready.
+/// Start-up allocates far more than an idle node keeps (configuration, Akka's HOCON, the
+/// journal's mappings); without a collection that garbage stays resident until the first
+/// gen0 budget fills, which on an idle node can be hours.
+/// </summary>
+internal sealed class StartupTrim(IHostApplicationLifetime lifetime, TimeProvider clock) : BackgroundService
+{
+    /// <summary>Delay is how long after ready the collection runs.</summary>
+    public static readonly TimeSpan Delay = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+        }
+        await Task.Delay(Delay, clock, stoppingToken).ConfigureAwait(false);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+}

@@ -14,6 +14,7 @@ public sealed class DaemonOptionsTests
             address: 10.1.0.1
             roles: [control-plane, worker]
             dataDir: /srv/fleet/node1
+            network: { bridge: fleet1, subnet: 10.89.1.0/24 }
           - name: node2
             address: 10.1.0.2
             ports: { api: 4150, http: 4151, cluster: 4153 }
@@ -108,5 +109,47 @@ public sealed class DaemonOptionsTests
 
         Assert.Null(DaemonOptions.Resolve(new DaemonArguments { ConfigFile = "web.yaml", Node = "n" }, _ => "kind: Service\nname: web\nimage: busybox\n", errors));
         Assert.Contains("no `kind: Cluster` document", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_nodes_network_entry_gives_bridge_and_subnet_and_flags_still_win()
+    {
+        var fromFile = Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node1" }, out var errors)!;
+        Assert.Empty(errors);
+        Assert.Equal(("fleet1", "10.89.1.0/24"), (fromFile.Bridge, fromFile.Subnet.ToString()));
+
+        var fromFlags = Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node1", Bridge = "ftx", Subnet = "10.90.0.0/24" }, out errors)!;
+        Assert.Empty(errors);
+        Assert.Equal(("ftx", "10.90.0.0/24"), (fromFlags.Bridge, fromFlags.Subnet.ToString()));
+
+        var withoutEntry = Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node2" }, out errors)!;
+        Assert.Equal(("fleet0", "10.88.0.0/16"), (withoutEntry.Bridge, withoutEntry.Subnet.ToString()));
+    }
+
+    [Fact]
+    public void Cluster_nodes_carry_every_node_with_this_nodes_flags_applied()
+    {
+        var options = Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node2", ApiPort = 5000, Address = "10.1.0.22" }, out _)!;
+
+        Assert.Equal(["node1", "node2", "node3"], options.ClusterNodes.Select(n => n.Name.Value));
+        var self = options.ClusterNodes[1];
+        Assert.Equal(("10.1.0.22", 5000), (self.Address, self.Ports.Api));
+        Assert.Equal(("10.1.0.1", 4050), (options.ClusterNodes[0].Address, options.ClusterNodes[0].Ports.Api));
+        Assert.Empty(Resolve(new DaemonArguments(), out _)!.ClusterNodes);
+    }
+
+    [Fact]
+    public void The_cluster_files_registry_settings_reach_the_node_and_default_without_a_file()
+    {
+        var errors = new List<string>();
+        var yaml = ClusterYaml + "\nregistry:\n  insecure: [\"registry.lan:5000\"]\n  allowLoopback: false\n";
+        var options = DaemonOptions.Resolve(new DaemonArguments { ConfigFile = "cluster.yaml", Node = "node1" }, _ => yaml, errors);
+        Assert.True(options is not null, string.Join("\n", errors));
+        Assert.Equal(["registry.lan:5000"], options.Registry.Insecure);
+        Assert.False(options.Registry.AllowLoopbackInsecure);
+
+        var alone = Resolve(new DaemonArguments(), out _)!;
+        Assert.Empty(alone.Registry.Insecure);
+        Assert.True(alone.Registry.AllowLoopbackInsecure);
     }
 }

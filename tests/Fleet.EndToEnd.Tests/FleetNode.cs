@@ -112,7 +112,7 @@ internal sealed partial class FleetNode : IDisposable
         {
             throw new InvalidOperationException("fleetd is already running");
         }
-        _fleetd?.Dispose();
+        // LaunchFleetd disposes the old process after asking it whether it still runs.
         LaunchFleetd();
         _fleetd!.WaitReady();
     }
@@ -326,10 +326,13 @@ internal sealed partial class FleetNode : IDisposable
     [LibraryImport("libc", EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Umount2(string target, int flags);
 
-    /// <summary>Run runs a host tool and returns its exit code and output.</summary>
+    /// <summary>
+    /// Run runs a host tool and returns its exit code and output. It runs in / so that tools run
+    /// as another user (runuser -u postgres) can enter their working directory.
+    /// </summary>
     internal static (int Code, string Output) Run(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -4,7 +4,6 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Fleet.Cluster.Agent;
-using Fleet.Cluster.Control;
 using Fleet.Cluster.Serialization;
 using Fleet.Core.Specs;
 using Fleet.Core.State;
@@ -87,7 +86,7 @@ public static class FleetAkkaHosting
             builder.WithFleetJournal(options);
             builder.WithSingleton<ControllerProxy>(
                 ControllerSingletonName,
-                ClusterController.Props(options.Controller),
+                ControllerSupervision.Props(options.Controller),
                 singletonOptions,
                 createProxyToo: true);
         }
@@ -125,16 +124,19 @@ public static class FleetAkkaHosting
 
     private static void WithFleetJournal(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
     {
+        // autoInitialize: the journal and snapshot tables are created on first use (CREATE TABLE
+        // IF NOT EXISTS), so an empty database — or a fresh sqlite file — is all a cluster needs.
         if (options.Persistence == PersistenceProvider.Postgres)
         {
             builder.WithSqlPersistence(
                 options.PostgresConnectionString ?? throw new InvalidOperationException("persistence provider postgres needs a connection string"),
-                ProviderName.PostgreSQL15);
+                ProviderName.PostgreSQL15,
+                autoInitialize: true);
             return;
         }
         Directory.CreateDirectory(options.DataDir);
         var connectionString = SqliteJournal.Prepare(options.JournalPath);
-        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS);
+        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS, autoInitialize: true);
     }
 }
 

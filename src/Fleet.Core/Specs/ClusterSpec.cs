@@ -66,6 +66,26 @@ public sealed record NodeSpec
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
     public string DataDir { get; init; } = DefaultDataDir;
+
+    /// <summary>Network is the node's replica bridge and subnet; null keeps fleetd's default (or its flags).</summary>
+    public NodeNetworkSpec? Network { get; init; }
+}
+
+/// <summary>
+/// NodeNetworkSpec is the bridge a node's replicas attach to and the subnet they get addresses
+/// from. Nodes on one machine need their own of both; subnets never overlap across the cluster,
+/// so a replica address names one replica.
+/// </summary>
+public sealed record NodeNetworkSpec
+{
+    /// <summary>MaxBridgeLength is Linux's limit on an interface name (IFNAMSIZ - 1).</summary>
+    public const int MaxBridgeLength = 15;
+
+    /// <summary>Bridge is the Linux bridge name; null keeps the default.</summary>
+    public string? Bridge { get; init; }
+
+    /// <summary>Subnet is an IPv4 network in CIDR form (a.b.c.d/n, host bits zero); null keeps the default.</summary>
+    public string? Subnet { get; init; }
 }
 
 /// <summary>PersistenceProvider is where the controller's event journal lives.</summary>

@@ -66,10 +66,12 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         var names = new Dictionary<NodeName, int>();
         var endpoints = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var dataDirs = new Dictionary<string, int>(StringComparer.Ordinal);
+        var bridges = new Dictionary<string, int>(StringComparer.Ordinal);
+        var subnets = new List<(Ipv4Cidr Subnet, int Line)>();
         for (var i = 0; i < items.Count; i++)
         {
             var path = $"nodes[{i}]";
-            var fields = reader.Mapping(items[i], path, ["name", "address", "ports", "roles", "labels", "dataDir"]);
+            var fields = reader.Mapping(items[i], path, ["name", "address", "ports", "roles", "labels", "dataDir", "network"]);
             if (fields is null)
             {
                 continue;
@@ -80,6 +82,7 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
             var roles = fields.Get("roles") is { } r ? ReadRoles(r, $"{path}.roles") : null;
             var labels = fields.Get("labels") is { } l ? reader.StringMap(l, $"{path}.labels", CheckLabelKey) : null;
             var dataDir = fields.Get("dataDir") is { } d ? reader.NonEmptyString(d, $"{path}.dataDir") : null;
+            var network = fields.Get("network") is { } w ? ReadNetwork(w, $"{path}.network") : null;
 
             if (name is { } nodeName)
             {
@@ -125,6 +128,10 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
                 }
                 dataDirs.TryAdd(machineDir, at.Line);
             }
+            if (network is { } declared && address is not null)
+            {
+                CheckNetworkIsOwn(declared, fields.Get("network")!, $"{path}.network", address, bridges, subnets);
+            }
             if (name is not null && address is not null && ports is not null)
             {
                 result.Add(new NodeSpec
@@ -135,6 +142,7 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
                     Roles = roles ?? new HashSet<NodeRole> { NodeRole.ControlPlane, NodeRole.Worker },
                     Labels = labels ?? new Dictionary<string, string>(),
                     DataDir = effectiveDataDir,
+                    Network = network?.Spec,
                 });
             }
         }
@@ -166,6 +174,79 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         }
         reader.Error(node, $"{path}: `{text}` is not an IP address or a host name");
         return null;
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex BridgePattern();
+
+    /// <summary>ReadNetwork reads `network: { bridge, subnet }`; the subnet's parsed form is kept for the overlap check.</summary>
+    private (NodeNetworkSpec Spec, Ipv4Cidr? Subnet, YNode? BridgeNode, YNode? SubnetNode)? ReadNetwork(YNode node, string path)
+    {
+        var fields = reader.Mapping(node, path, ["bridge", "subnet"]);
+        if (fields is null)
+        {
+            return null;
+        }
+        var errorsBefore = reader.ErrorCount;
+        var bridge = fields.Get("bridge") is { } b ? reader.NonEmptyString(b, $"{path}.bridge") : null;
+        if (bridge is not null && (bridge.Length > NodeNetworkSpec.MaxBridgeLength || !BridgePattern().IsMatch(bridge)))
+        {
+            reader.Error(fields.Get("bridge")!, $"{path}.bridge: `{bridge}` is not a Linux interface name: use 1 to {NodeNetworkSpec.MaxBridgeLength} letters, digits, '-', '_' or '.', starting with a letter or digit");
+        }
+        Ipv4Cidr? subnet = null;
+        if (fields.Get("subnet") is { } s && reader.NonEmptyString(s, $"{path}.subnet") is { } text)
+        {
+            if (Ipv4Cidr.TryParse(text, out var parsed, out var error))
+            {
+                subnet = parsed;
+            }
+            else
+            {
+                reader.Error(s, $"{path}.subnet: {error}");
+            }
+        }
+        if (reader.ErrorCount > errorsBefore)
+        {
+            return null;
+        }
+        return (new NodeNetworkSpec { Bridge = bridge, Subnet = subnet?.ToString() }, subnet, fields.Get("bridge"), fields.Get("subnet"));
+    }
+
+    /// <summary>
+    /// CheckNetworkIsOwn refuses a bridge already used by another node on the same machine and a
+    /// subnet overlapping another node's anywhere (replica addresses must name one replica).
+    /// </summary>
+    private void CheckNetworkIsOwn(
+        (NodeNetworkSpec Spec, Ipv4Cidr? Subnet, YNode? BridgeNode, YNode? SubnetNode) network,
+        YNode at,
+        string path,
+        string address,
+        Dictionary<string, int> bridges,
+        List<(Ipv4Cidr Subnet, int Line)> subnets)
+    {
+        if (network.Spec.Bridge is { } bridge)
+        {
+            var machineBridge = $"{(IsLoopback(address) ? "loopback" : address)}|{bridge}";
+            var bridgeAt = network.BridgeNode ?? at;
+            if (bridges.TryGetValue(machineBridge, out var line))
+            {
+                reader.Error(bridgeAt, $"{path}.bridge: `{bridge}` is already the bridge of the node at line {line} on the same machine; give each node its own");
+            }
+            bridges.TryAdd(machineBridge, bridgeAt.Line);
+        }
+        if (network.Subnet is { } subnet)
+        {
+            var subnetAt = network.SubnetNode ?? at;
+            foreach (var (other, line) in subnets)
+            {
+                if (subnet.Overlaps(other))
+                {
+                    reader.Error(subnetAt, $"{path}.subnet: {subnet} overlaps {other} of the node at line {line}; every node needs a subnet of its own");
+                    break;
+                }
+            }
+            subnets.Add((subnet, subnetAt.Line));
+        }
     }
 
     private NodePorts? ReadPorts(YNode node, string path)

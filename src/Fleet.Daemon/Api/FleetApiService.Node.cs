@@ -3,6 +3,7 @@ using Fleet.Api.V1;
 using Fleet.Build;
 using Fleet.Core.Ids;
 using Fleet.Core.State;
+using Fleet.Daemon.Logs;
 using Fleet.Images.Distribution;
 using Fleet.Images.Oci;
 using Fleet.Images.Store;
@@ -69,28 +70,58 @@ internal sealed partial class FleetApiService
         static string Key(ApiEvent e) => $"{e.At}|{e.Kind}|{e.Service}|{e.Generation}|{e.Message}";
     }
 
+    /// <summary>HistoryEndStream marks, in a passed-on follow, where the lines already written end (never sent to fleetctl).</summary>
+    private const string HistoryEndStream = "fleet.history-end";
+
+    /// <summary>
+    /// Logs serves a replica's or a service's lines. On the node fleetctl talks to, replicas on
+    /// other nodes (by the controller's view) are read through those nodes' APIs and merged by
+    /// time with this node's; a call passed on by another node is answered from this node alone.
+    /// </summary>
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
         if (string.IsNullOrWhiteSpace(request.Target))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "logs needs a replica id or a service name"));
         }
-        var replicas = node.Logs.Resolve(request.Target);
-        if (replicas.Count == 0)
+        var tail = request.HasTail ? request.Tail : -1;
+        var local = node.Logs.Resolve(request.Target);
+        var forwarded = PeerNodes.IsForwarded(context);
+        var peers = Peers(context);
+        var remote = forwarded ? [] : await NodesWithReplicasOf(request.Target, peers, context);
+        if (local.Count == 0 && remote.Count == 0)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"no replica or service `{request.Target}` has logs on this node"));
+            throw new RpcException(new Status(StatusCode.NotFound, forwarded || peers.IsAlone
+                ? $"no replica or service `{request.Target}` has logs on this node"
+                : $"no replica or service `{request.Target}` has logs on any node"));
         }
+        var sources = new List<IAsyncEnumerable<LogEntry>>();
+        if (local.Count > 0)
+        {
+            sources.Add(node.Logs.ReadAsync(request.Target, local, request.Follow, tail, context.CancellationToken));
+        }
+        foreach (var peer in remote)
+        {
+            sources.Add(RemoteLogs(peers, peer, request, alone: sources.Count == 0 && remote.Count == 1, context.CancellationToken));
+        }
+        var lines = sources.Count == 1 ? sources[0] : LogMerge.MergeAsync(sources, request.Follow, context.CancellationToken);
         try
         {
-            await foreach (var entry in node.Logs.ReadAsync(request.Target, replicas, request.Follow, request.HasTail ? request.Tail : -1, context.CancellationToken))
+            await foreach (var entry in lines)
             {
-                await responseStream.WriteAsync(new LogLine
+                if (entry.IsEndOfHistory && !forwarded)
                 {
-                    Replica = entry.Replica,
-                    Time = Timestamp.FromDateTimeOffset(entry.Time),
-                    Stream = entry.Stream,
-                    Text = entry.Text,
-                }, context.CancellationToken);
+                    continue;
+                }
+                await responseStream.WriteAsync(entry.IsEndOfHistory
+                    ? new LogLine { Stream = HistoryEndStream }
+                    : new LogLine
+                    {
+                        Replica = entry.Replica,
+                        Time = Timestamp.FromDateTimeOffset(entry.Time),
+                        Stream = entry.Stream,
+                        Text = entry.Text,
+                    }, context.CancellationToken);
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -99,6 +130,88 @@ internal sealed partial class FleetApiService
         }
     }
 
+    /// <summary>
+    /// RemoteLogs reads <paramref name="peer"/>'s lines of the target. A node that has none is
+    /// no source; one that cannot be reached is skipped with a warning, unless it is the only
+    /// source (then its error is the answer).
+    /// </summary>
+    private async IAsyncEnumerable<LogEntry> RemoteLogs(PeerNodes peers, NodeName peer, LogsRequest request, bool alone, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var client = peers.Client(peer)!;
+        using var call = client.Logs(request, peers.Forwarded(), cancellationToken: cancellationToken);
+        while (true)
+        {
+            LogLine line;
+            try
+            {
+                if (!await call.ResponseStream.MoveNext(cancellationToken))
+                {
+                    yield break;
+                }
+                line = call.ResponseStream.Current;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound || (!alone && e.StatusCode != StatusCode.Cancelled))
+            {
+                if (e.StatusCode != StatusCode.NotFound)
+                {
+                    RemoteLog.LogsUnavailable(node.Logger, request.Target, peer.Value, e.Status.Detail);
+                }
+                yield break;
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+            {
+                throw new RpcException(new Status(e.StatusCode, $"logs of {request.Target} on node {peer}: {e.Status.Detail}"));
+            }
+            yield return line.Stream == HistoryEndStream && line.Replica.Length == 0
+                ? LogEntry.EndOfHistory
+                : new LogEntry(line.Replica, line.Time?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch, line.Stream, line.Text);
+        }
+    }
+
+    /// <summary>
+    /// NodesWithReplicasOf names the other nodes the controller places replicas of the target on
+    /// (a replica id's node, or every node with a replica of a service). Empty when this fleetd
+    /// has no cluster file or the controller does not answer: then only this node's data is used.
+    /// </summary>
+    private async Task<IReadOnlyList<NodeName>> NodesWithReplicasOf(string target, PeerNodes peers, ServerCallContext context)
+    {
+        if (peers.IsAlone)
+        {
+            return [];
+        }
+        ServiceName service;
+        ReplicaId? replica = null;
+        if (ReplicaId.TryParse(target, out var id, out _))
+        {
+            service = id.Service;
+            replica = id;
+        }
+        else if (!ServiceName.TryParse(target, out service, out _))
+        {
+            return [];
+        }
+        ControllerProtocol.ReplicasResponse answer;
+        try
+        {
+            answer = await Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(service), context);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+        {
+            return [];
+        }
+        return [.. answer.Replicas
+            .Where(r => replica is null || r.Id == replica.Value)
+            .Select(r => r.Node)
+            .Where(n => n != peers.Self && peers.Client(n) is not null)
+            .Distinct()
+            .OrderBy(n => n.Value, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Exec runs a command in a replica. A replica with no container on this node is run on the
+    /// node the controller places it on, through that node's API, output and exit code passed
+    /// through as they come.
+    /// </summary>
     public override async Task Exec(ExecRequest request, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
     {
         if (!ReplicaId.TryParse(request.Replica, out var id, out var error))
@@ -111,6 +224,25 @@ internal sealed partial class FleetApiService
         }
         if (node.Exec.Check(node.Runtime.Value, id.ToString()) is { } refusal)
         {
+            var peers = Peers(context);
+            var owners = PeerNodes.IsForwarded(context) ? [] : await NodesWithReplicasOf(id.ToString(), peers, context);
+            if (owners.Count > 0 && peers.Client(owners[0]) is { } client)
+            {
+                var owner = owners[0];
+                using var call = client.Exec(request, peers.Forwarded(), cancellationToken: context.CancellationToken);
+                try
+                {
+                    await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
+                    {
+                        await responseStream.WriteAsync(output, context.CancellationToken);
+                    }
+                }
+                catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled and not StatusCode.NotFound and not StatusCode.FailedPrecondition and not StatusCode.InvalidArgument)
+                {
+                    throw new RpcException(new Status(e.StatusCode, $"exec in {id} on node {owner}: {e.Status.Detail}"));
+                }
+                return;
+            }
             throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal));
         }
         await foreach (var chunk in node.Exec.RunAsync(id.ToString(), request.Command, context.CancellationToken))
@@ -121,6 +253,9 @@ internal sealed partial class FleetApiService
             await responseStream.WriteAsync(output, context.CancellationToken);
         }
     }
+
+    private static PeerNodes Peers(ServerCallContext context) =>
+        context.GetHttpContext().RequestServices.GetRequiredService<PeerNodes>();
 
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildOutput> responseStream, ServerCallContext context)
     {

@@ -153,6 +153,10 @@ internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvid
             throw new RpcException(new Status(StatusCode.Unavailable,
                 $"the cluster controller did not answer within {AskTimeout.TotalSeconds:0}s (is a control-plane node up?)"));
         }
+        catch (ControllerUnavailableException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+        }
     }
 
     private static NodeName Node(string text) =>

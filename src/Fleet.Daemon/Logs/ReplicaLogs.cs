@@ -9,7 +9,16 @@ using Fleet.Node;
 namespace Fleet.Daemon.Logs;
 
 /// <summary>LogEntry is one line a replica wrote: who, when, which stream, the text without its newline.</summary>
-internal sealed record LogEntry(string Replica, DateTimeOffset Time, string Stream, string Text);
+internal sealed record LogEntry(string Replica, DateTimeOffset Time, string Stream, string Text)
+{
+    /// <summary>
+    /// EndOfHistory is not a line: a follower yields it between the lines already written and the
+    /// new ones, so lines from several sources (nodes) can be merged by time before following.
+    /// </summary>
+    public static readonly LogEntry EndOfHistory = new("", DateTimeOffset.MinValue, "", "");
+
+    public bool IsEndOfHistory => ReferenceEquals(this, EndOfHistory);
+}
 
 /// <summary>
 /// ReplicaLogs reads the JSON-lines logs fleet-shim writes under
@@ -44,8 +53,8 @@ internal sealed class ReplicaLogs(NodePaths paths)
 
     /// <summary>
     /// ReadAsync sends the last <paramref name="tail"/> lines of each replica (all when negative),
-    /// merged by time; with <paramref name="follow"/> it then sends new lines as they are written
-    /// (a service's replicas that appear later included) until cancelled.
+    /// merged by time; with <paramref name="follow"/> it then sends <see cref="LogEntry.EndOfHistory"/>
+    /// and new lines as they are written (a service's replicas that appear later included) until cancelled.
     /// </summary>
     public async IAsyncEnumerable<LogEntry> ReadAsync(string target, IReadOnlyList<string> replicas, bool follow, int tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -65,6 +74,7 @@ internal sealed class ReplicaLogs(NodePaths paths)
         {
             yield break;
         }
+        yield return LogEntry.EndOfHistory;
 
         var channel = Channel.CreateUnbounded<LogEntry>(new UnboundedChannelOptions { SingleReader = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

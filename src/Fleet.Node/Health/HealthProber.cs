@@ -81,18 +81,39 @@ public sealed class HealthProber(string runtimeRoot, string fleetrtPath)
         return new ProbeResult(true, $"tcp port {tcp.Port} accepted a connection");
     }
 
+    // One handler for every http probe: making a handler per probe costs more than the probe.
+    // Each probe still gets its own connection (Connection: close, as the kubelet disables
+    // keep-alive), made by ConnectCallback to the target the request names.
+    private static readonly HttpRequestOptionsKey<ProbeTarget> TargetKey = new("fleet.probe-target");
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        UseCookies = false,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(1),
+        ConnectCallback = async (context, ct) =>
+        {
+            if (!context.InitialRequestMessage.Options.TryGetValue(TargetKey, out var target))
+            {
+                throw new InvalidOperationException("a health probe request without its target");
+            }
+            return new NetworkStream(await ConnectAsync(target, context.DnsEndPoint.Port, ct).ConfigureAwait(false), ownsSocket: true);
+        },
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
+
     private static async Task<ProbeResult> HttpAsync(HttpProbe http, ProbeTarget target, CancellationToken cancellationToken)
     {
-        using var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            ConnectCallback = async (_, ct) => new NetworkStream(await ConnectAsync(target, http.Port, ct).ConfigureAwait(false), ownsSocket: true),
-        };
-        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        var host = target.Address?.ToString() ?? "127.0.0.1";
         var path = http.Path.StartsWith('/') ? http.Path : "/" + http.Path;
-        using var response = await client.GetAsync(new Uri($"http://{host}:{http.Port}{path}"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        // The handler keys connections by the URI's host: replicas probed at 127.0.0.1 in their
+        // own namespaces are told apart by a name of their init pid (never resolved; the Host
+        // header says 127.0.0.1).
+        var key = target.Address?.ToString() ?? $"pid-{target.Pid.ToString(CultureInfo.InvariantCulture)}.netns";
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://{key}:{http.Port}{path}"));
+        request.Headers.Host = $"{target.Address?.ToString() ?? "127.0.0.1"}:{http.Port.ToString(CultureInfo.InvariantCulture)}";
+        request.Headers.ConnectionClose = true;
+        request.Options.Set(TargetKey, target);
+        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var code = (int)response.StatusCode;
         return new ProbeResult(code is >= 200 and < 400, $"GET {path} on port {http.Port}: {code} {response.ReasonPhrase}");
     }

@@ -11,6 +11,21 @@ public sealed record ContainerDriverOptions
     /// <summary>WatchInterval is how often one timer reads every replica's state to notice exits and due probes.</summary>
     public TimeSpan WatchInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// StartupProbeDelay is the first retry delay of a replica's start-up probing: a new container
+    /// is probed as soon as it runs, and until its first success it is probed again after this
+    /// delay, doubling up to the check's interval (Docker's start-interval, a Kubernetes startup
+    /// probe). Failures still count only once per interval, so Retries keeps its meaning.
+    /// </summary>
+    public TimeSpan StartupProbeDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// ParallelBundles is how many replicas may be writing their address, bundle and record at
+    /// once, each on a dedicated thread (blocking file work with fsyncs); the rest of a start
+    /// (image, container) is not limited.
+    /// </summary>
+    public int ParallelBundles { get; init; } = 4;
+
     public RestartBackoff Backoff { get; init; } = new();
 
     /// <summary>LogMaxBytes is the size at which a replica's log is rotated (Docker's json-file max-size).</summary>

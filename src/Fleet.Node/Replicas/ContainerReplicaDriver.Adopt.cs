@@ -82,7 +82,7 @@ public sealed partial class ContainerReplicaDriver
                     slot.Pid = state.Pid;
                     slot.Run = 1;
                     // Probe at once: health is not persisted, and a healthy replica should say so soon.
-                    ResetHealth(slot, record.StartedAt ?? now, firstProbeAt: now);
+                    ResetHealth(slot, record.StartedAt ?? now, firstProbeAt: now, firstCountedAt: now);
                 }
             }
             else

@@ -191,16 +191,26 @@ public sealed partial class ContainerReplicaDriver
         lock (_gate)
         {
             check = slot.Spec.Health;
-            if (check is null || slot.Tracker is null || slot.Probing || now < slot.NextProbeAt)
+            if (check is null || slot.Tracker is null || slot.ProbingRun == slot.Run || now < slot.NextProbeAt
+                || slot.Phase is not (ReplicaPhase.Running or ReplicaPhase.Healthy))
             {
                 return;
             }
-            slot.Probing = true;
             run = slot.Run;
+            slot.ProbingRun = run;
             target = new ProbeTarget(slot.Id.ToString(), slot.Ip is { } ip ? IPAddress.Parse(ip) : null, slot.Pid);
         }
-        _ = Task.Run(async () =>
+        _ = Task.Run(() => ProbeAsync(slot, run, check, target), CancellationToken.None);
+    }
+
+    // Probes one run of a replica; during start-up (no success yet) a failure is probed again
+    // after a short delay that doubles up to the interval, instead of waiting for the next tick.
+    private async Task ProbeAsync(Slot slot, int run, HealthCheck check, ProbeTarget target)
+    {
+        var retryDelay = _options.StartupProbeDelay;
+        while (true)
         {
+            var probedAt = _clock.GetUtcNow();
             ProbeResult result;
             try
             {
@@ -211,25 +221,63 @@ public sealed partial class ContainerReplicaDriver
                 // fleetrt missing, the replica gone, the probe cancelled: a failed probe, never a crash.
                 result = new ProbeResult(false, OneLine(e.Message));
             }
-            OnProbed(slot, run, check, result);
-        }, CancellationToken.None);
-    }
-
-    private void OnProbed(Slot slot, int run, HealthCheck check, ProbeResult result)
-    {
-        var verdict = HealthVerdict.Unchanged;
-        lock (_gate)
-        {
-            slot.Probing = false;
-            var now = _clock.GetUtcNow();
-            if (slot.Life.IsCancellationRequested || slot.Run != run || slot.Tracker is null || slot.Phase is not (ReplicaPhase.Running or ReplicaPhase.Healthy))
+            StartTrace.Mark(slot.Id, result.Success ? "probe-ok" : "probe-failed " + result.Output);
+            if (!OnProbed(slot, run, check, probedAt, result))
             {
                 return;
             }
+            try
+            {
+                await Task.Delay(retryDelay < check.Interval ? retryDelay : check.Interval, _clock, slot.Life.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            retryDelay *= 2;
+        }
+    }
+
+    // Folds in the result of a probe started at probedAt. It returns true when the probe is a
+    // start-up one to retry soon (the caller keeps the replica's probe slot); otherwise the next
+    // probe waits for the interval.
+    private bool OnProbed(Slot slot, int run, HealthCheck check, DateTimeOffset probedAt, ProbeResult result)
+    {
+        var verdict = HealthVerdict.Unchanged;
+        var retry = false;
+        lock (_gate)
+        {
+            if (slot.Run != run)
+            {
+                // A probe of an earlier run: its result means nothing now, and the probe slot is the new run's.
+                return false;
+            }
+            var now = _clock.GetUtcNow();
+            if (slot.Life.IsCancellationRequested || slot.Tracker is null || slot.Phase is not (ReplicaPhase.Running or ReplicaPhase.Healthy))
+            {
+                slot.ProbingRun = 0;
+                return false;
+            }
+            var starting = slot.Tracker.Health == ReplicaHealth.Unknown;
+            if (starting && !result.Success && probedAt < slot.NextCountedProbeAt)
+            {
+                // Too early to count: without start-up probing this probe would not have been made.
+                retry = true;
+            }
+            else
+            {
+                slot.NextCountedProbeAt = now + check.Interval;
+                verdict = slot.Tracker.Record(result.Success, result.Output, now);
+                retry = slot.Tracker.Health == ReplicaHealth.Unknown;
+            }
             slot.NextProbeAt = now + check.Interval;
-            verdict = slot.Tracker.Record(result.Success, result.Output, now);
+            if (!retry)
+            {
+                slot.ProbingRun = 0;
+            }
             if (verdict == HealthVerdict.BecameHealthy)
             {
+                StartTrace.Mark(slot.Id, "healthy");
                 slot.Health = ReplicaHealth.Healthy;
                 slot.Phase = ReplicaPhase.Healthy;
             }
@@ -249,6 +297,7 @@ public sealed partial class ContainerReplicaDriver
             // As a Kubernetes liveness probe: the container is killed and the restart policy decides.
             _ = Task.Run(() => KillUnhealthyAsync(slot, run, "health check failed: " + result.Output), CancellationToken.None);
         }
+        return retry;
     }
 
     private async Task KillUnhealthyAsync(Slot slot, int run, string reason)

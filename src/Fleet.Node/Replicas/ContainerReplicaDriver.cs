@@ -42,6 +42,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     private readonly Dictionary<ReplicaId, Slot> _slots = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ITimer _timer;
+    private readonly BlockingLanes _lanes;
     private int _ticking;
     private int _disposed;
     private Task? _networkReady;
@@ -74,6 +75,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         _volumes = new NodeVolumes(paths);
         _prober = new HealthProber(paths.RuntimeRoot, NativeRuntimeInfo.CliPath);
         CgroupParent = _options.CgroupParent ?? DefaultCgroupParent(node, paths);
+        _lanes = new BlockingLanes(_options.ParallelBundles, "replica files");
         _timer = _clock.CreateTimer(_ => Tick(), null, _options.WatchInterval, _options.WatchInterval);
     }
 
@@ -138,6 +140,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             slot = new Slot(request.Id, request.Spec, request.Generation, _shutdown.Token);
             _slots[request.Id] = slot;
         }
+        StartTrace.Mark(request.Id, "requested");
         Report(slot);
         _ = Task.Run(() => LaunchAsync(slot), CancellationToken.None);
         return Task.CompletedTask;
@@ -152,6 +155,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             {
                 return;
             }
+            StartTrace.Mark(slot.Id, "launching");
             ResolvedImage image;
             try
             {
@@ -163,20 +167,31 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
                 Fail(slot, ImageError(slot.Spec.Image, e));
                 return;
             }
+            StartTrace.Mark(slot.Id, "image");
             SetPhase(slot, ReplicaPhase.Starting);
             _images.Hold(slot.Id, image.Digest.ToString(), image.MediaType);
             await NetworkReadyAsync().WaitAsync(slot.Life.Token).ConfigureAwait(false);
-            var attachment = _network.Attach(slot.Id);
-            ReplicaBundle.Write(_paths, _volumes, slot.Id, slot.Spec, slot.Generation, image, attachment, CgroupParent, _options.Oci);
-            var record = new ReplicaRecord
+            StartTrace.Mark(slot.Id, "network-ready");
+            // The address, bundle and record are blocking file work with fsyncs: on a few
+            // dedicated threads (their fsyncs share journal commits), never on pool threads.
+            var (attachment, record) = await _lanes.RunAsync(() =>
             {
-                Id = slot.Id,
-                Spec = slot.Spec,
-                Generation = slot.Generation,
-                ImageDigest = image.Digest.ToString(),
-                Layers = image.Layers,
-            };
-            record.Write(_paths.Replica(slot.Id));
+                var attachment = _network.Attach(slot.Id);
+                StartTrace.Mark(slot.Id, "address");
+                ReplicaBundle.Write(_paths, _volumes, slot.Id, slot.Spec, slot.Generation, image, attachment, CgroupParent, _options.Oci);
+                var record = new ReplicaRecord
+                {
+                    Id = slot.Id,
+                    Spec = slot.Spec,
+                    Generation = slot.Generation,
+                    ImageDigest = image.Digest.ToString(),
+                    Layers = image.Layers,
+                };
+                StartTrace.Mark(slot.Id, "bundle");
+                record.Write(_paths.Replica(slot.Id));
+                StartTrace.Mark(slot.Id, "record");
+                return (attachment, record);
+            }, slot.Life.Token).ConfigureAwait(false);
             lock (_gate)
             {
                 slot.Record = record;
@@ -225,6 +240,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
     {
         var id = slot.Id.ToString();
         RemoveContainer(id);
+        StartTrace.Mark(slot.Id, "creating");
         await _runtime.CreateAsync(new CreateContainerRequest
         {
             Id = id,
@@ -233,8 +249,10 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             LogMaxBytes = _options.LogMaxBytes,
             LogFiles = _options.LogFiles,
         }, slot.Life.Token).ConfigureAwait(false);
+        StartTrace.Mark(slot.Id, "created");
         _runtime.Start(id);
         var pid = _runtime.State(id).Pid;
+        StartTrace.Mark(slot.Id, "started");
         var now = _clock.GetUtcNow();
         ReplicaRecord record;
         lock (_gate)
@@ -244,20 +262,25 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             slot.Run++;
             slot.Phase = ReplicaPhase.Running;
             slot.RestartAt = null;
-            ResetHealth(slot, now, firstProbeAt: now + (slot.Spec.Health?.Interval ?? TimeSpan.Zero));
+            // Probed at once and then often until the first success; a failure counts only
+            // from one interval after the start, as before start-up probing.
+            ResetHealth(slot, now, firstProbeAt: now, firstCountedAt: now + (slot.Spec.Health?.Interval ?? TimeSpan.Zero));
             slot.Record = record = slot.Record! with { Restarts = slot.Restarts, StartedAt = now, LastExit = slot.LastExit };
         }
         record.Write(_paths.Replica(slot.Id));
+        StartTrace.Mark(slot.Id, "running");
         Report(slot);
+        MaybeProbe(slot, now);
     }
 
-    private void ResetHealth(Slot slot, DateTimeOffset startedAt, DateTimeOffset firstProbeAt)
+    private void ResetHealth(Slot slot, DateTimeOffset startedAt, DateTimeOffset firstProbeAt, DateTimeOffset firstCountedAt)
     {
         if (slot.Spec.Health is { } check)
         {
             slot.Health = ReplicaHealth.Unknown;
             slot.Tracker = new HealthTracker(check, startedAt);
             slot.NextProbeAt = firstProbeAt;
+            slot.NextCountedProbeAt = firstCountedAt;
         }
         else
         {
@@ -322,6 +345,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         }
         _timer.Dispose();
         _shutdown.Cancel();
+        _lanes.Dispose();
     }
 
     // One replica's mutable state; every field is read and written under _gate, except Ops and Life.
@@ -353,7 +377,12 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
         public DateTimeOffset? RestartAt { get; set; }
         public HealthTracker? Tracker { get; set; }
         public DateTimeOffset NextProbeAt { get; set; }
-        public bool Probing { get; set; }
+
+        /// <summary>NextCountedProbeAt is when a failed start-up probe next counts toward Retries.</summary>
+        public DateTimeOffset NextCountedProbeAt { get; set; }
+
+        /// <summary>ProbingRun is the run a probe is in flight for (0: none), so a probe of an earlier run never blocks the next one.</summary>
+        public int ProbingRun { get; set; }
     }
 
     private sealed class Unsubscriber(ContainerReplicaDriver driver, IReplicaObserver observer) : IDisposable

@@ -22,6 +22,7 @@ public sealed record ResolvedImage(ImageReference Reference, Digest Digest, stri
 public sealed class ReplicaImages(ContentStore store, ImagePuller? puller, Action<TimeSpan>? pullCompleted = null) : IGcRoots
 {
     private readonly ConcurrentDictionary<ReplicaId, Descriptor> _inUse = new();
+    private readonly ConcurrentDictionary<Digest, Lazy<Task<(CoreImageConfig, IReadOnlyList<string>)>>> _unpacked = new();
 
     public ContentStore Store => store;
 
@@ -53,12 +54,46 @@ public sealed class ReplicaImages(ContentStore store, ImagePuller? puller, Actio
             digest = pulled.Digest;
             mediaType = pulled.MediaType;
         }
-        var (_, manifest) = await StoredImages.ResolveManifestAsync(store, digest, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var configBytes = await store.ReadAllBytesAsync(manifest.Config.ParsedDigest, cancellationToken).ConfigureAwait(false);
-        var config = ImageConfigReader.FromDocument(System.Text.Encoding.UTF8.GetString(configBytes));
-        var chainIds = await StoredImages.UnpackAsync(store, digest, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var layers = chainIds.Reverse().Select(store.Snapshots.PathOf).ToList();
+        var (config, layers) = await UnpackedAsync(digest, cancellationToken).ConfigureAwait(false);
         return new ResolvedImage(reference, digest, mediaType, config, layers);
+    }
+
+    // The config and unpacked layers of a digest never change: replicas of one image (a scale to
+    // 100) share one read of manifest and config and one unpack, as long as the snapshots exist.
+    private async Task<(CoreImageConfig Config, IReadOnlyList<string> Layers)> UnpackedAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var unpacking = _unpacked.GetOrAdd(digest, d => new Lazy<Task<(CoreImageConfig, IReadOnlyList<string>)>>(() => UnpackAsync(d)));
+            (CoreImageConfig Config, IReadOnlyList<string> Layers) image;
+            try
+            {
+                image = await unpacking.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Not kept: the next replica tries again (and reports its own error).
+                _unpacked.TryRemove(new KeyValuePair<Digest, Lazy<Task<(CoreImageConfig, IReadOnlyList<string>)>>>(digest, unpacking));
+                throw;
+            }
+            if (image.Layers.All(Directory.Exists))
+            {
+                return image;
+            }
+            // Collected since (the image was not held): unpack again.
+            _unpacked.TryRemove(new KeyValuePair<Digest, Lazy<Task<(CoreImageConfig, IReadOnlyList<string>)>>>(digest, unpacking));
+        }
+    }
+
+    // Runs without the caller's token: other replicas may wait on the same unpack.
+    private async Task<(CoreImageConfig, IReadOnlyList<string>)> UnpackAsync(Digest digest)
+    {
+        var (_, manifest) = await StoredImages.ResolveManifestAsync(store, digest).ConfigureAwait(false);
+        var configBytes = await store.ReadAllBytesAsync(manifest.Config.ParsedDigest).ConfigureAwait(false);
+        var config = ImageConfigReader.FromDocument(System.Text.Encoding.UTF8.GetString(configBytes));
+        var chainIds = await StoredImages.UnpackAsync(store, digest).ConfigureAwait(false);
+        IReadOnlyList<string> layers = [.. chainIds.Reverse().Select(store.Snapshots.PathOf)];
+        return (config, layers);
     }
 
     /// <summary>Hold protects the image of a live replica from collection.</summary>

@@ -22,7 +22,9 @@ public sealed class ClusterSpecTests
         Assert.Empty(set.Diagnostics);
         var cluster = Assert.Single(set.Clusters);
         Assert.Equal(3, cluster.Nodes.Count);
-        Assert.All(cluster.Nodes, n => Assert.Equal("127.0.0.1", n.Address));
+        Assert.Equal(["127.0.0.1", "127.0.0.2", "127.0.0.3"], cluster.Nodes.Select(n => n.Address));
+        Assert.Equal(["fleet1", "fleet2", "fleet3"], cluster.Nodes.Select(n => n.Network!.Bridge));
+        Assert.Equal(3, cluster.Nodes.Select(n => n.Network!.Subnet).Distinct().Count());
         Assert.All(cluster.Nodes, n => Assert.Contains(NodeRole.ControlPlane, n.Roles));
         var ports = cluster.Nodes.SelectMany(n => new[] { n.Ports.Api, n.Ports.Http, n.Ports.Cluster }).ToList();
         Assert.Equal(ports.Count, ports.Distinct().Count());
@@ -90,10 +92,27 @@ public sealed class ClusterSpecTests
     [InlineData("persistence: { connectionString: x }\nnodes:\n  - { name: a, address: 127.0.0.1 }\n", 3, 16, "is only used with provider `postgres`")]
     [InlineData("registry: { insecure: [\"http://r:5000\"] }\nnodes:\n  - { name: a, address: 127.0.0.1 }\n", 3, 24, "registry.insecure[0]: `http://r:5000` is not a registry host[:port]")]
     [InlineData("registry: { allowLoopback: yes }\nnodes:\n  - { name: a, address: 127.0.0.1 }\n", 3, 28, "registry.allowLoopback: expected true or false")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, network: { bridge: averyveryverylongbridge } }\n", 4, 55, "nodes[0].network.bridge: `averyveryverylongbridge` is not a Linux interface name")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, network: { bridge: \"br 1\" } }\n", 4, 55, "is not a Linux interface name")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, network: { subnet: 10.1.2.3/24 } }\n", 4, 55, "nodes[0].network.subnet: subnet `10.1.2.3/24` has host bits set; the network is 10.1.2.0/24")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, network: { subnet: fd00::/64 } }\n", 4, 55, "is not an IPv4 subnet in CIDR form")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, network: { mtu: 1500 } }\n", 4, 47, "unknown key `mtu` in `nodes[0].network`")]
+    [InlineData("nodes:\n  - { name: a, address: 10.0.0.1, network: { subnet: 10.88.0.0/16 } }\n  - { name: b, address: 10.0.0.2, network: { subnet: 10.88.4.0/24 } }\n", 5, 54, "nodes[1].network.subnet: 10.88.4.0/24 overlaps 10.88.0.0/16 of the node at line 4; every node needs a subnet of its own")]
+    [InlineData("nodes:\n  - { name: a, address: 127.0.0.1, dataDir: /d/a, network: { bridge: fl1 } }\n  - { name: b, address: 127.0.0.2, dataDir: /d/b, ports: { api: 1, http: 2, cluster: 3 }, network: { bridge: fl1 } }\n", 5, 110, "nodes[1].network.bridge: `fl1` is already the bridge of the node at line 4 on the same machine")]
     [InlineData("nods: []\nnodes:\n  - { name: a, address: 127.0.0.1 }\n", 3, 1, "unknown key `nods`; did you mean `nodes`?")]
     public void Cluster_mistake_is_reported_at_its_place(string tail, int line, int column, string message)
     {
         SingleError(ClusterHead + tail, line, column, message);
+    }
+
+    [Fact]
+    public void Node_network_gives_bridge_and_subnet_and_separate_machines_may_share_a_bridge_name()
+    {
+        var cluster = LoadCluster(ClusterHead + "nodes:\n  - { name: a, address: 10.0.0.1, network: { bridge: fleet1, subnet: 10.89.1.0/24 } }\n  - { name: b, address: 10.0.0.2, roles: [worker], network: { bridge: fleet1, subnet: 10.89.2.0/24 } }\n  - { name: c, address: 10.0.0.3, roles: [worker] }\n");
+
+        Assert.Equal(new NodeNetworkSpec { Bridge = "fleet1", Subnet = "10.89.1.0/24" }, cluster.Nodes[0].Network);
+        Assert.Equal("10.89.2.0/24", cluster.Nodes[1].Network!.Subnet);
+        Assert.Null(cluster.Nodes[2].Network);
     }
 
     [Fact]

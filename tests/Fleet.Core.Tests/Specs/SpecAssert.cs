@@ -30,7 +30,7 @@ internal static class SpecAssert
         var errors = Errors(yaml);
         var error = Assert.Single(errors);
         Assert.StartsWith($"{line}:{column}: ", error, StringComparison.Ordinal);
-        Assert.Contains(contains, error, StringComparison.Ordinal);
+        Assert.True(error.Contains(contains, StringComparison.Ordinal), error);
     }
 
     public static IReadOnlyList<Diagnostic> Warnings(string yaml) =>

@@ -21,7 +21,7 @@ public sealed class DrainTests
         var before = cluster.WaitHealthy("web", 3, TimeSpan.FromSeconds(150));
         Assert.Equal(new Dictionary<string, int> { ["node1"] = 1, ["node2"] = 1, ["node3"] = 1 }, cluster.PerNode(before));
         var mesh = cluster.Node("node3").Address;
-        cluster.Eventually(() => HelloWeb.Get(mesh, port) is not null, () => $"web answering through the mesh on {mesh}:{port}", TimeSpan.FromSeconds(60));
+        cluster.Eventually(() => HelloWeb.Get(mesh, port) is not null, () => $"web answering through the mesh on {mesh}:{port}", TimeSpan.FromSeconds(120));
 
         // A bounded request loop through node3's mesh while node1 drains.
         using var stop = new CancellationTokenSource();

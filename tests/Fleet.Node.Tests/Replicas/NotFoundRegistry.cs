@@ -10,6 +10,7 @@ namespace Fleet.Node.Tests.Replicas;
 /// </summary>
 internal sealed class NotFoundRegistry : IDisposable
 {
+    private const byte TlsHandshake = 0x16;
     private const string Body = """{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}""";
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
@@ -63,6 +64,11 @@ internal sealed class NotFoundRegistry : IDisposable
                     var read = await stream.ReadAsync(buffer);
                     if (read == 0)
                     {
+                        return;
+                    }
+                    if (request.Length == 0 && buffer[0] == TlsHandshake)
+                    {
+                        // A TLS client hello: this registry speaks plain HTTP only, so hang up.
                         return;
                     }
                     request.Append(Encoding.ASCII.GetString(buffer, 0, read));
