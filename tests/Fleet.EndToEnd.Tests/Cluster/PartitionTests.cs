@@ -17,10 +17,11 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 /// the loopback drop (1) whatever the cut node's processes send (<c>-m cgroup --path</c>: its
 /// Akka connections in and out, whoever opened them) and (2) whatever anyone sends to its
 /// cluster port (no new connection reaches it). The other nodes keep talking to each other.
-/// (The issue asks for a network namespace per node; fleetd's bridge code reads /sys/class/net
-/// and the runtime needs this machine's cgroup v1 mounts, which `ip netns exec` hides by
-/// remounting /sys — the cgroup cut gives the same partition with fleetd unchanged.) The rules
-/// carry a comment with the run's prefix and are removed in finally; the cgroups too.
+/// (The issue asks for a network namespace per node. `ip netns exec` remounts /sys for the
+/// namespace, which hides this machine's cgroup v1 mounts under /sys/fs/cgroup that the runtime
+/// needs, and fleetd is started by the shared harness without a wrapper; the cgroup-keyed cut
+/// gives the same partition — Akka traffic both ways — with the harness and fleetd unchanged.)
+/// The rules carry a comment with the run's prefix and are removed in finally; the cgroups too.
 /// </para>
 /// </summary>
 public sealed class PartitionTests(ITestOutputHelper output)
