@@ -36,13 +36,15 @@ public static class FleetAkkaHosting
     /// or two); a flap costs only a replacement of stateless replicas, later stopped again.
     /// Remote watch uses the same numbers for actors outside the cluster.</item>
     /// <item>The split brain resolver downs the unreachable side once membership has been stable
-    /// for 5 s — long enough to ride out a short flap, short enough that stateful replicas of a
-    /// dead node come back in ≈ 10 s. Keep-majority on control-plane: the side holding most
+    /// for 5 s — long enough to ride out a short flap, short enough that a dead node is down in
+    /// ≈ 10 s. Keep-majority on control-plane: the side holding most
     /// control-plane nodes stays up; a lone cut-off node downs itself.</item>
     /// <item>A downed node is removed promptly so that its fleetd can rejoin as a new member.</item>
     /// </list>
     /// Stateless replicas are replaced on unreachable (≈ 4 s), which is what the fail-over
-    /// benchmark measures; stateful ones on down (≈ 9 s).
+    /// benchmark measures; stateful ones on down plus the controller's fence margin
+    /// (<c>ControllerSettings.FenceMargin</c>, 15 s: time for a cut-off node, downed by its own
+    /// resolver, to stop its copy first), ≈ 25 s in all.
     /// </summary>
     public const string FailureDetection = """
         akka.cluster.failure-detector {
