@@ -6,9 +6,10 @@ namespace Fleet.Core.Specs;
 
 /// <summary>
 /// Ipv4Cidr is an IPv4 network in CIDR form as a cluster file gives it: parsed and compared
-/// only (fleetd's networking has its own richer subnet type; Fleet.Core stays free of it).
+/// only. fleetd's networking builds its richer subnet type (Fleet.Node's Ipv4Subnet) on this
+/// parser, so a subnet is accepted or refused the same way in the file and on the command line.
 /// </summary>
-internal readonly record struct Ipv4Cidr(uint Network, int PrefixLength)
+public readonly record struct Ipv4Cidr(uint Network, int PrefixLength)
 {
     /// <summary>MaxPrefixLength leaves room for a gateway and at least one replica.</summary>
     public const int MaxPrefixLength = 30;

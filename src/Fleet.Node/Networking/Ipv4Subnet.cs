@@ -46,29 +46,12 @@ public readonly record struct Ipv4Subnet
     public static bool TryParse(string? text, out Ipv4Subnet subnet, [NotNullWhen(false)] out string? error)
     {
         subnet = default;
-        var slash = text?.IndexOf('/', StringComparison.Ordinal) ?? -1;
-        if (text is null || slash < 0
-            || !IPAddress.TryParse(text.AsSpan(0, slash), out var address)
-            || address.AddressFamily != AddressFamily.InterNetwork
-            || !int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var prefix)
-            || prefix is < 1 or > 32)
+        if (!Fleet.Core.Specs.Ipv4Cidr.TryParse(text ?? "", out var cidr, out var reason))
         {
-            error = $"`{text}` is not an IPv4 subnet in CIDR form (e.g. 10.88.0.0/16)";
+            error = reason;
             return false;
         }
-        if (prefix > MaxPrefixLength)
-        {
-            error = $"subnet `{text}` is too small: /{prefix} leaves no address for replicas beside the gateway (at most /{MaxPrefixLength})";
-            return false;
-        }
-        var value = ToValue(address);
-        var candidate = new Ipv4Subnet(value, prefix);
-        if ((value & ~candidate.Mask) != 0)
-        {
-            error = $"subnet `{text}` has host bits set; the network is {ToAddress(value & candidate.Mask)}/{prefix}";
-            return false;
-        }
-        subnet = candidate;
+        subnet = new Ipv4Subnet(cidr.Network, cidr.PrefixLength);
         error = null;
         return true;
     }
