@@ -39,6 +39,9 @@ public sealed record ControllerSettings
     /// </summary>
     public Action<TimeSpan>? ReconcileCompleted { get; init; }
 
+    /// <summary>Rebalance is cluster.yaml's `rebalance:` block: when and how replicas are evened out after a node joins or is uncordoned.</summary>
+    public Fleet.Core.Specs.RebalanceSettings Rebalance { get; init; } = new();
+
     /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -77,4 +77,11 @@ public sealed record ReplicaPlan(IReadOnlyList<PlanAction> Actions, IReadOnlyLis
 public interface IReplicaPlanner
 {
     ReplicaPlan Plan(PlanInput input, Random random);
+
+    /// <summary>
+    /// Rebalance plans the moves (<see cref="MigrateOn"/> only) that even out replicas over the
+    /// schedulable nodes, within <paramref name="options"/>; pure like <see cref="Plan"/>. A planner
+    /// that does not rebalance plans nothing.
+    /// </summary>
+    ReplicaPlan Rebalance(PlanInput input, Fleet.Scheduling.Rebalancing.RebalanceOptions options, Random random) => ReplicaPlan.Empty;
 }

@@ -39,7 +39,7 @@ namespace Fleet.Cluster.Control;
 /// Pure: the seed of each evaluation is drawn from the random source passed in, the time comes
 /// with the input.
 /// </summary>
-public sealed class SchedulingPlanner : IReplicaPlanner
+public sealed partial class SchedulingPlanner : IReplicaPlanner
 {
     // "Unlimited" for a node that did not report its capacity; far from overflow when summed.
     private const long Unlimited = long.MaxValue / 4;
@@ -48,6 +48,21 @@ public sealed class SchedulingPlanner : IReplicaPlanner
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(random);
+        var (services, replicas, nodes) = Snapshot(input);
+        var options = new SchedulerOptions
+        {
+            Now = input.Now,
+            Seed = random.Next(),
+            TieBreak = TieBreak.Random,
+            RestartsOnNode = true,
+        };
+        var plan = Scheduler.Schedule(services, replicas, nodes, options);
+        return Translate(plan, input, random);
+    }
+
+    /// <summary>Snapshot is the scheduler's view of <paramref name="input"/>: services at their rollout generation, replicas and nodes as the class comment says.</summary>
+    private static (List<DesiredService> Services, List<ObservedReplica> Replicas, List<NodeInfo> Nodes) Snapshot(PlanInput input)
+    {
         var desired = input.Desired;
         var services = desired.Services.Values.Select(e => new DesiredService(e.Spec, e.RolloutGeneration)).ToList();
         var usage = input.Workers.Distinct().ToDictionary(n => n, _ => new NodeUsage());
@@ -114,15 +129,7 @@ public sealed class SchedulingPlanner : IReplicaPlanner
         }
 
         var nodes = usage.Select(pair => WithDeclared(NodeInfoOf(pair.Key, input.Observed.Nodes.GetValueOrDefault(pair.Key.Value), pair.Value, input), desired)).ToList();
-        var options = new SchedulerOptions
-        {
-            Now = input.Now,
-            Seed = random.Next(),
-            TieBreak = TieBreak.Random,
-            RestartsOnNode = true,
-        };
-        var plan = Scheduler.Schedule(services, replicas, nodes, options);
-        return Translate(plan, input, random);
+        return (services, replicas, nodes);
     }
 
     /// <summary>

@@ -57,6 +57,10 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(NodeCommandResult)] = "node.result",
         [typeof(ControllerProtocol.GetNodeSummaries)] = "q.node-summaries",
         [typeof(ControllerProtocol.NodeSummariesResponse)] = "r.node-summaries",
+        [typeof(RebalanceEvents.ReplicaRebalanced)] = "svc.rebalanced",
+        [typeof(RebalanceProtocol.Rebalance)] = "rebalance.run",
+        [typeof(RebalanceProtocol.GetRebalance)] = "q.rebalance",
+        [typeof(RebalanceProtocol.RebalanceResponse)] = "r.rebalance",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

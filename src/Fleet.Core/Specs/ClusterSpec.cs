@@ -20,6 +20,9 @@ public sealed record ClusterSpec
 
     public RegistrySettings Registry { get; init; } = new();
 
+    /// <summary>Rebalance says how replicas are evened out when a node joins or is uncordoned.</summary>
+    public RebalanceSettings Rebalance { get; init; } = new();
+
     /// <summary>FindNode returns the entry of <paramref name="name"/>, or null.</summary>
     public NodeSpec? FindNode(NodeName name) => Nodes.FirstOrDefault(n => n.Name == name);
 }

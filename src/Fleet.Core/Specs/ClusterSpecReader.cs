@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Fleet.Core.Ids;
+using Fleet.Core.Quantities;
 using Fleet.Core.Yaml;
 
 namespace Fleet.Core.Specs;
@@ -11,7 +12,7 @@ namespace Fleet.Core.Specs;
 /// </summary>
 internal sealed partial class ClusterSpecReader(FieldReader reader)
 {
-    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry"];
+    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry", "rebalance"];
 
     private static readonly Dictionary<string, NodeRole> RoleWords = new(StringComparer.Ordinal)
     {
@@ -41,12 +42,13 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         var nodes = top.Require("nodes") is { } nodesNode ? ReadNodes(nodesNode) : null;
         var persistence = top.Get("persistence") is { } p ? ReadPersistence(p) : new PersistenceSpec();
         var registry = top.Get("registry") is { } r ? ReadRegistry(r) : new RegistrySettings();
+        var rebalance = top.Get("rebalance") is { } b ? ReadRebalance(b) : new RebalanceSettings();
 
-        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null)
+        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null || rebalance is null)
         {
             return null;
         }
-        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry };
+        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry, Rebalance = rebalance };
     }
 
     private List<NodeSpec>? ReadNodes(YNode node)
@@ -347,6 +349,44 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         }
         var allowLoopback = fields.Get("allowLoopback") is { } l ? reader.Bool(l, "registry.allowLoopback") : true;
         return allowLoopback is null ? null : new RegistrySettings { Insecure = insecure, AllowLoopbackInsecure = allowLoopback.Value };
+    }
+
+    private RebalanceSettings? ReadRebalance(YNode node)
+    {
+        var fields = reader.Mapping(node, "rebalance", ["enabled", "maxConcurrent", "stateful", "threshold", "loadGap", "settleDelay"]);
+        if (fields is null)
+        {
+            return null;
+        }
+        var errorsBefore = reader.ErrorCount;
+        var defaults = new RebalanceSettings();
+        var enabled = fields.Get("enabled") is { } e ? reader.Bool(e, "rebalance.enabled") : defaults.Enabled;
+        var maxConcurrent = fields.Get("maxConcurrent") is { } m ? reader.Int(m, "rebalance.maxConcurrent", 1, 1000) : defaults.MaxConcurrent;
+        var stateful = fields.Get("stateful") is { } s ? reader.Bool(s, "rebalance.stateful") : defaults.Stateful;
+        var threshold = fields.Get("threshold") is { } t ? reader.Int(t, "rebalance.threshold", 0, 1_000_000) : defaults.Threshold;
+        if (threshold is < RebalanceSettings.MinThreshold)
+        {
+            reader.Error(fields.Get("threshold")!, $"rebalance.threshold: {threshold} would flap (moving a replica between nodes that differ by one only swaps them); use {RebalanceSettings.MinThreshold} or more");
+        }
+        var loadGap = fields.Get("loadGap") is { } g ? reader.Parsed<Percentage>(g, "rebalance.loadGap", Percentage.TryParse)?.Value / 100 : defaults.LoadGap;
+        if (loadGap is < 0 or > 1)
+        {
+            reader.Error(fields.Get("loadGap")!, $"rebalance.loadGap: {loadGap * 100:0.#}% is outside 0%..100%");
+        }
+        var settle = fields.Get("settleDelay") is { } d ? reader.Parsed<TimeSpan>(d, "rebalance.settleDelay", DurationText.TryParse) : defaults.SettleDelay;
+        if (reader.ErrorCount > errorsBefore || enabled is null || maxConcurrent is null || stateful is null || threshold is null || loadGap is null || settle is null)
+        {
+            return null;
+        }
+        return new RebalanceSettings
+        {
+            Enabled = enabled.Value,
+            MaxConcurrent = maxConcurrent.Value,
+            Stateful = stateful.Value,
+            Threshold = threshold.Value,
+            LoadGap = loadGap.Value,
+            SettleDelay = settle.Value,
+        };
     }
 
     private static bool IsLoopback(string address) =>

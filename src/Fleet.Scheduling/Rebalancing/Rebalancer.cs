@@ -20,7 +20,8 @@ public sealed record RebalanceOptions
     /// <summary>
     /// MinCountDifference: a spread service's replica moves only when its source node holds at
     /// least this many more replicas of it than the target (2 means "only when the move strictly
-    /// evens it out", so a move can never be undone by the next rebalance).
+    /// evens it out", so a move can never be undone by the next rebalance). Values below 2 are
+    /// taken as 2: a difference of one would only swap which node holds more, and flap.
     /// </summary>
     public int MinCountDifference { get; init; } = 2;
 
@@ -33,6 +34,19 @@ public sealed record RebalanceOptions
 
     /// <summary>DryRun only plans (the harness then records without applying); the scheduler itself never applies anything.</summary>
     public bool DryRun { get; init; }
+
+    /// <summary>From takes the options of cluster.yaml's `rebalance:` block.</summary>
+    public static RebalanceOptions From(RebalanceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new RebalanceOptions
+        {
+            MaxConcurrent = settings.MaxConcurrent,
+            AllowStateful = settings.Stateful,
+            MinCountDifference = settings.Threshold,
+            MinUtilizationGap = settings.LoadGap,
+        };
+    }
 }
 
 /// <summary>
@@ -92,7 +106,7 @@ public static class Rebalancer
                     break;
                 }
                 var target = Ranker.Pick(cluster, fit, counts, exclude: source);
-                if (target < 0 || counts[source] - counts[target] < options.MinCountDifference)
+                if (target < 0 || counts[source] - counts[target] < Math.Max(2, options.MinCountDifference))
                 {
                     break;
                 }
