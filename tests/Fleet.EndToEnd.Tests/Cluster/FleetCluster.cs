@@ -26,6 +26,12 @@ internal sealed record FleetClusterOptions
 
     /// <summary>Launched, when set, is called right after each node's fleetd was started (before it is ready), e.g. to put it in a cgroup.</summary>
     public Action<FleetNode>? Launched { get; init; }
+
+    /// <summary>Later says which nodes (0-based) Start leaves unstarted, to join later with <see cref="FleetCluster.Join"/>; default none.</summary>
+    public Func<int, bool> Later { get; init; } = _ => false;
+
+    /// <summary>ClusterExtra is added to the generated cluster.yaml at the top level (e.g. "rebalance: { settleDelay: 2s }\n").</summary>
+    public string ClusterExtra { get; init; } = "";
 }
 
 /// <summary>
@@ -80,16 +86,17 @@ internal sealed class FleetCluster : IDisposable
         var cluster = new FleetCluster(options ?? new FleetClusterOptions());
         try
         {
-            foreach (var node in cluster._nodes)
+            var now = cluster._nodes.Where((_, i) => !cluster.Options.Later(i)).ToList();
+            foreach (var node in now)
             {
                 node.LaunchFleetd();
                 cluster.Options.Launched?.Invoke(node);
             }
-            foreach (var node in cluster._nodes)
+            foreach (var node in now)
             {
                 node.Fleetd.WaitReady(TimeSpan.FromSeconds(120));
             }
-            cluster.WaitNodes(cluster.Workers().Count);
+            cluster.WaitNodes(cluster.Workers().Count(w => now.Any(n => n.Name == w)));
             return cluster;
         }
         catch
@@ -97,6 +104,20 @@ internal sealed class FleetCluster : IDisposable
             cluster.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Join starts a node left out by <see cref="FleetClusterOptions.Later"/> (it joins the running
+    /// cluster through its seed nodes), waits until its fleetd answers and `get nodes` lists
+    /// <paramref name="expectedNodes"/> nodes.
+    /// </summary>
+    public void Join(string name, int expectedNodes)
+    {
+        var node = Node(name);
+        node.LaunchFleetd();
+        Options.Launched?.Invoke(node);
+        node.Fleetd.WaitReady(TimeSpan.FromSeconds(120));
+        WaitNodes(expectedNodes);
     }
 
     /// <summary>Workers are the names of the nodes with the worker role.</summary>
@@ -227,6 +248,7 @@ internal sealed class FleetCluster : IDisposable
         var yaml = new StringBuilder();
         yaml.Append(CultureInfo.InvariantCulture, $"kind: Cluster\nname: e2e-{Guid.NewGuid().ToString("N")[..6]}\n");
         yaml.Append("persistence:\n").Append(Options.Persistence);
+        yaml.Append(Options.ClusterExtra);
         yaml.Append("nodes:\n");
         for (var i = 0; i < _nodes.Count; i++)
         {
