@@ -54,6 +54,9 @@ links() { ip -br link | awk '{print $1}' | sed 's/@.*//' | sort; }
 chains() { for t in filter nat mangle raw; do iptables-save -t "$t" 2>/dev/null | grep -E '^(:|-A)' | sed "s/^/$t /" | sed -E 's/\[[0-9]+:[0-9]+\]//'; done | sort; }
 links >"$work/links.before"
 chains >"$work/chains.before"
+# dockerd also writes outside its data and exec roots: /etc/docker/key.json and /run/docker/plugins.
+had_key=$([ -e /etc/docker/key.json ] && echo 1 || true)
+had_run=$([ -e /run/docker ] && echo 1 || true)
 
 dockerd_pid=""
 dsock="$work/docker/docker.sock"
@@ -126,6 +129,8 @@ stop_swarm() {
       grep -q "^$t :$c " "$work/chains.before" || { iptables -t "$t" -F "$c" 2>/dev/null; iptables -t "$t" -X "$c" 2>/dev/null; }
     done
   done
+  [ -n "$had_key" ] || rm -f /etc/docker/key.json
+  [ -n "$had_run" ] || rm -rf /run/docker
   true
 }
 
