@@ -43,6 +43,18 @@ docker_cli=/usr/bin/docker   # Debian's, matching its dockerd
 work=$(mktemp -d /tmp/fleet-scale3-bench.XXXXXX)
 prefix="f3$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_udp_port: a free UDP port below 49152 (Swarm refuses a data path port outside 1024-49151).
+free_udp_port() { python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 49151)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("0.0.0.0", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()'; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 declare -A api http cluster pid
 for n in 1 2 3; do api[$n]=$(free_port); http[$n]=$(free_port); cluster[$n]=$(free_port); pid[$n]=""; done
@@ -303,7 +315,7 @@ else
     [ "$i" -lt 600 ] || { tail -20 "$work/dockerd.log"; echo "dockerd not ready in 60 s" >&2; exit 1; }
     sleep 0.1
   done
-  if ! dk swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$(free_port)" --data-path-port "$(free_port)" >"$work/swarm-init.log" 2>&1; then
+  if ! dk swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$(free_port)" --data-path-port "$(free_udp_port)" >"$work/swarm-init.log" 2>&1; then
     swarm_note="not run: docker swarm init failed: $(tail -1 "$work/swarm-init.log")"
   else
     dk load -q -i "$work/image.tar" >/dev/null
