@@ -33,6 +33,13 @@ public sealed partial class ClusterController
     /// <summary>MoveHistoryLimit bounds the moves of the current (or last) rebalance kept for `fleetctl rebalance`.</summary>
     private const int MoveHistoryLimit = 200;
 
+    /// <summary>
+    /// MaxGivenUp ends a rebalance once that many of its moves were given up (a replacement that
+    /// fails to start, e.g. an image the new node cannot pull): the planner would pick the same
+    /// move again at once, and each attempt would cost a start, a stop and an event.
+    /// </summary>
+    private const int MaxGivenUp = 3;
+
     private readonly List<RebalanceProtocol.Move> _rebalanceMoves = [];
     private readonly HashSet<ReplicaId> _rebalancing = [];
     private RebalanceTrigger _rebalance = RebalanceTrigger.Initial;
@@ -97,6 +104,15 @@ public sealed partial class ClusterController
         if (evaluated.Actions.Count > 0)
         {
             return; // still converging: the replicas to even out are not all there yet
+        }
+        var givenUp = _rebalanceMoves.Count(m => StateOf(m) == RebalanceProtocol.MoveState.GivenUp);
+        if (givenUp >= MaxGivenUp && _rebalancing.Count == 0)
+        {
+            _log.Warning("rebalance ({0}) stopped after {1} moves were given up (see the log for why); `fleetctl rebalance` tries again",
+                _rebalance.Reason, givenUp);
+            _rebalance = _rebalance.Completed();
+            _rebalanceRequested = false;
+            return;
         }
         var plan = _planner.Rebalance(CurrentPlanInput(now), RebalanceOptions.From(settings), _random);
         var moves = plan.Actions.OfType<MigrateOn>().ToList();
