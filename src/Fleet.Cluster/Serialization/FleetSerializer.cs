@@ -57,6 +57,9 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(NodeCommandResult)] = "node.result",
         [typeof(ControllerProtocol.GetNodeSummaries)] = "q.node-summaries",
         [typeof(ControllerProtocol.NodeSummariesResponse)] = "r.node-summaries",
+        [typeof(ScaleToZeroProtocol.MeshActivity)] = "mesh.activity",
+        [typeof(ScaleToZeroProtocol.WakeService)] = "mesh.wake",
+        [typeof(ScaleToZeroProtocol.ServiceReady)] = "mesh.ready",
     };
 
     // The snapshot's schema type differs from the state type it stands for.
