@@ -81,7 +81,8 @@ internal sealed partial class MeshWaker(ActorRegistry registry, ActorSystem syst
         foreach (var c in counters)
         {
             var before = _seen.GetValueOrDefault(c.Service);
-            var busy = c.Total != before?.Total || c.Active > 0 || c.Held > 0;
+            // First sight: counters start at zero with the router, so any total is a connection seen.
+            var busy = (before is null ? c.Total > 0 : c.Total != before.Total) || c.Active > 0 || c.Held > 0;
             var seen = new Seen(c.Total, c.Active, c.Held, busy ? now : before?.LastBusy);
             changed |= before is null || before.Total != seen.Total || before.Active != seen.Active || before.Held != seen.Held;
             _seen[c.Service] = seen;

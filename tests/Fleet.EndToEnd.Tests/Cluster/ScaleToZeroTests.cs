@@ -17,6 +17,19 @@ public sealed class ScaleToZeroTests
     public async Task An_idle_service_goes_to_zero_and_its_first_connections_wake_it_and_are_answered()
     {
         using var cluster = FleetCluster.Start(new FleetClusterOptions { Nodes = 2 });
+        try
+        {
+            await Run(cluster);
+        }
+        catch
+        {
+            File.WriteAllText("/tmp/zero-debug.log", cluster.LogTails(3000));
+            throw;
+        }
+    }
+
+    private static async Task Run(FleetCluster cluster)
+    {
         var image = cluster.HelloWebImage();
         var port = FleetdProcess.FreePort();
         // Two replicas spread over both nodes first, so each node has the image when it wakes.
@@ -30,7 +43,7 @@ public sealed class ScaleToZeroTests
         // Idle for 3 s: scaled to zero, and the reason is in `events` and in describe.
         WaitZero(cluster);
         var events = node1.CtlOk("events").Stdout;
-        Assert.Contains("web 2 → 0: no connection for", events, StringComparison.Ordinal);
+        Assert.Contains("web 2 → 0: no connection for", events, StringComparison.Ordinal); // no connection at all yet
         Assert.Contains("(idleAfter 3s)", node2.CtlOk("describe", "service", "web").Stdout, StringComparison.Ordinal);
 
         // The first connection, through node2's mesh, is held until a replica is healthy, then answered.
