@@ -135,6 +135,17 @@ json.dump(c, open(path, "w"))
 PY
 python3 "$here/coldstart.py" runc "$work/bundle" "$work/runc-state" "$peer_port" "$N" >"$work/runc.json"
 
+echo "== idle path: idleAfter 2s, wait for zero, one connection, the events"
+sed -i 's/idleAfter: 10m/idleAfter: 2s/' "$work/cold.yaml"
+"$fleetctl" apply -f "$work/cold.yaml" >/dev/null
+for _ in $(seq 1 300); do
+  [ "$("$fleetctl" get replicas cold -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0 ] && break
+  sleep 0.1
+done
+busybox wget -q -O - "http://127.0.0.1:$published/" >"$work/idle-answer.txt" || echo "(no answer)" >"$work/idle-answer.txt"
+events=$("$fleetctl" events | tail -3)
+echo "$events"
+
 table=$(python3 - "$work/fleet.json" "$work/runc.json" <<'PY'
 import json, sys
 f, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -174,5 +185,11 @@ its own bridge), a busybox httpd service (examples/hello-web's Fleetfile) with a
 and \`autoscale: { min: 0 }\`, image cached; runc $(runc --version | head -1 | awk '{print $3}').
 
 $table
+
+The idle path at the end of the run (idleAfter 2s, then one connection; answered: $(cat "$work/idle-answer.txt")):
+
+\`\`\`
+$events
+\`\`\`
 MD
 fi

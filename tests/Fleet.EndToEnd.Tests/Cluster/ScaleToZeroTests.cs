@@ -17,19 +17,6 @@ public sealed class ScaleToZeroTests
     public async Task An_idle_service_goes_to_zero_and_its_first_connections_wake_it_and_are_answered()
     {
         using var cluster = FleetCluster.Start(new FleetClusterOptions { Nodes = 2 });
-        try
-        {
-            await Run(cluster);
-        }
-        catch
-        {
-            File.WriteAllText("/tmp/zero-debug.log", cluster.LogTails(3000));
-            throw;
-        }
-    }
-
-    private static async Task Run(FleetCluster cluster)
-    {
         var image = cluster.HelloWebImage();
         var port = FleetdProcess.FreePort();
         // Two replicas spread over both nodes first, so each node has the image when it wakes.
