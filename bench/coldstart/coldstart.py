@@ -55,7 +55,7 @@ def ctl(fleetctl, *args):
 
 
 def replicas(fleetctl, service):
-    return json.loads(ctl(fleetctl, "get", "replicas", service, "-o", "json"))
+    return json.loads(ctl(fleetctl, "get", "replicas", "--service", service, "-o", "json"))
 
 
 def wait(condition, what, timeout=120):

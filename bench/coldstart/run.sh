@@ -139,7 +139,7 @@ echo "== idle path: idleAfter 2s, wait for zero, one connection, the events"
 sed -i 's/idleAfter: 10m/idleAfter: 2s/' "$work/cold.yaml"
 "$fleetctl" apply -f "$work/cold.yaml" >/dev/null
 for _ in $(seq 1 300); do
-  [ "$("$fleetctl" get replicas cold -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0 ] && break
+  [ "$("$fleetctl" get replicas --service cold -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0 ] && break
   sleep 0.1
 done
 busybox wget -q -O - "http://127.0.0.1:$published/" >"$work/idle-answer.txt" || echo "(no answer)" >"$work/idle-answer.txt"
