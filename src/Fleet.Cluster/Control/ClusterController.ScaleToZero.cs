@@ -14,8 +14,9 @@ namespace Fleet.Cluster.Control;
 ///                                          └─ idle check every second: ScaleToZero.DecideIdle
 ///                                               → ServiceScaled(→ 0, Reason "web 2 → 0: idle for 5m")
 /// a node's mesh holds a connection ── WakeService ──► ScaleToZero.DecideWake
-///      → ServiceScaled(0 → 1, Reason) persisted → the replica started on the node that holds the
-///        connection when it fits there (no hop between nodes), else wherever the planner puts it
+///      → the replica started on the node that holds the connection when it fits there (no hop
+///        between nodes; told before the journal write returns), else wherever the planner puts
+///        it once ServiceScaled(0 → 1, Reason) is persisted
 ///      → its first report that it takes connections ── ServiceReady ──► every node that asked,
 ///        whose feeder refreshes its routes at once instead of at its next round
 /// </code>
@@ -97,7 +98,13 @@ public sealed partial class ClusterController
             return;
         }
         _log.Info("{0}", decision.Reason);
-        PersistDecision(entry, decision, now, () => StartWokenOn(service, node, _clock.GetUtcNow()));
+        // The replica starts before the journal write returns: the connection waits for the start,
+        // not for the disk. Commands are stashed until the write is done, so nothing observes the
+        // start in between; should the write fail, the controller restarts from the journal and
+        // stops the replica as surplus.
+        var scaled = Scaled(entry, decision, now);
+        StartWokenOn(service, node, now, _desired.Apply(scaled));
+        PersistDecision(entry.Name, scaled);
     }
 
     private void CheckIdleServices()
@@ -129,20 +136,21 @@ public sealed partial class ClusterController
             if (ScaleToZero.DecideIdle(entry.Name, entry.Spec.Autoscale, entry.Spec.Replicas, _meshActivity.UsageOf(entry.Name, now), since, now) is { } decision)
             {
                 _log.Info("{0}", decision.Reason);
-                PersistDecision(entry, decision, now, () => { });
+                PersistDecision(entry.Name, Scaled(entry, decision, now));
             }
         }
     }
 
-    /// <summary>PersistDecision journals the new count with its reason, then plans (and runs <paramref name="then"/> first).</summary>
-    private void PersistDecision(ServiceEntry entry, ScaleToZeroDecision decision, DateTimeOffset now, Action then)
+    private static ServiceEvents.ServiceScaled Scaled(ServiceEntry entry, ScaleToZeroDecision decision, DateTimeOffset now) =>
+        new(entry.Name, decision.To, decision.From, entry.Generation + 1, now) { Reason = decision.Reason };
+
+    /// <summary>PersistDecision journals the new count with its reason, then plans.</summary>
+    private void PersistDecision(ServiceName service, ServiceEvents.ServiceScaled scaled)
     {
-        _scaling.Add(entry.Name);
-        var scaled = new ServiceEvents.ServiceScaled(entry.Name, decision.To, decision.From, entry.Generation + 1, now) { Reason = decision.Reason };
+        _scaling.Add(service);
         PersistEvents([scaled], () =>
         {
-            _scaling.Remove(entry.Name);
-            then();
+            _scaling.Remove(service);
             ReconcileNow();
         });
     }
@@ -153,7 +161,7 @@ public sealed partial class ClusterController
     /// cordon): the held connection then reaches it over the node's own bridge. Otherwise the
     /// reconcile that follows places it wherever it fits.
     /// </summary>
-    private void StartWokenOn(ServiceName service, NodeName node, DateTimeOffset now)
+    private void StartWokenOn(ServiceName service, NodeName node, DateTimeOffset now, DesiredState desired)
     {
         if (!_agents.TryGetValue(node, out var agent) || (_awaitingInventory.Count > 0 && now < _planAfter)
             || _observed.Nodes.GetValueOrDefault(node.Value) is not { Reachability: NodeReachability.Up } status
@@ -162,7 +170,7 @@ public sealed partial class ClusterController
             return;
         }
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
-        var input = new PlanInput(_desired, _observed, pending, [node], _superseded, now) { Migrations = MigrationsInFlight(), FenceMargin = _settings.FenceMargin };
+        var input = new PlanInput(desired, _observed, pending, [node], _superseded, now) { Migrations = MigrationsInFlight(), FenceMargin = _settings.FenceMargin };
         var start = _planner.Plan(input, _random).Actions.OfType<StartOn>()
             .FirstOrDefault(s => s.Id.Service == service && s.Node == node && s.Replaces is null);
         if (start is null)
