@@ -176,6 +176,8 @@ PY
 echo
 echo "$table"
 if [ "${NO_RESULTS:-}" != 1 ]; then
+  # Hand-written notes (analysis) below the marker survive a re-run.
+  notes=$(sed -n '/^<!-- notes:begin -->/,$p' "$here/RESULTS.md" 2>/dev/null || true)
   cat >"$here/RESULTS.md" <<MD
 # Cold-start benchmark results
 
@@ -191,5 +193,7 @@ The idle path at the end of the run (idleAfter 2s, then one connection; answered
 \`\`\`
 $events
 \`\`\`
+
+$notes
 MD
 fi
