@@ -95,6 +95,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             _pending.Remove(m.Status.Id);
             var before = _observed.Replicas.GetValueOrDefault(m.Status.Id.ToString());
             _observed = _observed.WithReplica(m.Status);
+            NotifyWakeWaiters(m.Status);
             // A replica that became available (or gave up) is what a rolling update waits for:
             // plan now rather than at the next tick.
             if ((before?.Phase != m.Status.Phase || before.Health != m.Status.Health)
@@ -143,6 +144,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         Command<ClusterEvent.UnreachableMember>(e => SetReachability(e.Member, NodeReachability.Unreachable));
         Command<ClusterEvent.ReachableMember>(e => SetReachability(e.Member, NodeReachability.Up));
         Command<Reconcile>(_ => ReconcileNow());
+        ScaleToZeroCommands();
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "saving a snapshot failed; the journal still holds every event"));
         Command<DeleteSnapshotsSuccess>(_ => { });

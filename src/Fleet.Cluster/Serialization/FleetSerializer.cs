@@ -61,6 +61,9 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(RebalanceProtocol.Rebalance)] = "rebalance.run",
         [typeof(RebalanceProtocol.GetRebalance)] = "q.rebalance",
         [typeof(RebalanceProtocol.RebalanceResponse)] = "r.rebalance",
+        [typeof(ScaleToZeroProtocol.MeshActivity)] = "mesh.activity",
+        [typeof(ScaleToZeroProtocol.WakeService)] = "mesh.wake",
+        [typeof(ScaleToZeroProtocol.ServiceReady)] = "mesh.ready",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

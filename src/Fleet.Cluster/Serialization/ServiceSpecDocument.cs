@@ -42,7 +42,11 @@ public sealed record ServiceSpecDocument
 
     public sealed record AutoscaleDocument(
         int Min, int Max, double? CpuPercent, double? MemoryPercent, double? RequestsPerSecond,
-        MetricDocument? Metric, long? IdleAfterMs, long ScaleDownDelayMs);
+        MetricDocument? Metric, long? IdleAfterMs, long ScaleDownDelayMs)
+    {
+        /// <summary>WakeTimeoutMs is absent from documents written before it existed: the mesh's default then.</summary>
+        public long? WakeTimeoutMs { get; init; }
+    }
 
     /// <summary>From maps a spec to its document.</summary>
     public static ServiceSpecDocument From(ServiceSpec spec)
@@ -76,6 +80,9 @@ public sealed record ServiceSpecDocument
                     a.Metric is { } m ? new MetricDocument(m.Port, m.Path, m.Name, m.Target) : null,
                     a.IdleAfter is { } idle ? Ms(idle) : null,
                     Ms(a.ScaleDownDelay))
+                {
+                    WakeTimeoutMs = a.WakeTimeout is { } wake ? Ms(wake) : null,
+                }
                 : null,
             Stateful = spec.Stateful,
         };
@@ -122,6 +129,7 @@ public sealed record ServiceSpecDocument
                 Metric = a.Metric is { } m ? new CustomMetricTarget(m.Port, m.Path, m.Name, m.Target) : null,
                 IdleAfter = a.IdleAfterMs is { } idle ? TimeSpan.FromMilliseconds(idle) : null,
                 ScaleDownDelay = TimeSpan.FromMilliseconds(a.ScaleDownDelayMs),
+                WakeTimeout = a.WakeTimeoutMs is { } wake ? TimeSpan.FromMilliseconds(wake) : null,
             }
             : null,
         Stateful = Stateful,

@@ -182,6 +182,12 @@ public sealed record AutoscalePolicy
     /// <summary>IdleAfter scales to zero after that long without a connection (only with Min 0).</summary>
     public TimeSpan? IdleAfter { get; init; }
 
+    /// <summary>
+    /// WakeTimeout bounds how long the routing mesh holds a connection while the service has no
+    /// healthy replica (waking from zero); then the connection is closed. Null: the mesh's default.
+    /// </summary>
+    public TimeSpan? WakeTimeout { get; init; }
+
     /// <summary>ScaleDownDelay is the stabilization window before a scale-down.</summary>
     public TimeSpan ScaleDownDelay { get; init; } = DefaultScaleDownDelay;
 }

@@ -357,7 +357,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
 
     private AutoscalePolicy? ReadAutoscale(YNode node)
     {
-        var fields = Map(node, "autoscale", ["min", "max", "cpu", "memory", "rps", "metric", "idleAfter", "scaleDownDelay"]);
+        var fields = Map(node, "autoscale", ["min", "max", "cpu", "memory", "rps", "metric", "idleAfter", "scaleDownDelay", "wakeTimeout"]);
         if (fields is null)
         {
             return null;
@@ -370,6 +370,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         var metric = OptionalRef(fields, "metric", ReadMetric);
         var idleAfter = Optional(fields, "idleAfter", n => PositiveDuration(n, "autoscale.idleAfter"));
         var scaleDownDelay = Optional(fields, "scaleDownDelay", n => reader.Parsed<TimeSpan>(n, "autoscale.scaleDownDelay", DurationText.TryParse));
+        var wakeTimeout = Optional(fields, "wakeTimeout", n => PositiveDuration(n, "autoscale.wakeTimeout"));
 
         if (max is { } m && min > m)
         {
@@ -378,6 +379,14 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         if (idleAfter is not null && min != 0)
         {
             Fail(fields.Get("idleAfter")!, "autoscale.idleAfter: applies only when autoscale.min is 0 (scale to zero)");
+        }
+        if (min == 0 && !fields.Has("idleAfter"))
+        {
+            Fail(fields.Get("min")!, "autoscale.min: 0 scales to zero and needs `idleAfter` (how long without a connection first, e.g. `idleAfter: 5m`)");
+        }
+        if (fields.Has("wakeTimeout") && min != 0)
+        {
+            Fail(fields.Get("wakeTimeout")!, "autoscale.wakeTimeout: applies only when autoscale.min is 0 (scale to zero)");
         }
         var hasTarget = fields.Has("cpu") || fields.Has("memory") || fields.Has("rps") || fields.Has("metric");
         if (!hasTarget && !(min == 0 && fields.Has("idleAfter")))
@@ -396,6 +405,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
                 Metric = metric,
                 IdleAfter = idleAfter,
                 ScaleDownDelay = scaleDownDelay ?? AutoscalePolicy.DefaultScaleDownDelay,
+                WakeTimeout = wakeTimeout,
             };
     }
 

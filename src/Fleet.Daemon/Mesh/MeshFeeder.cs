@@ -24,7 +24,7 @@ namespace Fleet.Daemon.Mesh;
 /// when fleetd stops.
 /// </para>
 /// </summary>
-internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, MeshNetwork network, ILogger<MeshFeeder> logger) : BackgroundService
+internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, MeshNetwork network, MeshWaker waker, ILogger<MeshFeeder> logger) : BackgroundService
 {
     /// <summary>Interval is how often the controller is asked (the controller offers no subscription yet).</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
@@ -64,13 +64,13 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await RefreshAsync(stoppingToken);
-                await timer.WaitForNextTickAsync(stoppingToken);
+                // The next round comes after the interval, or at once when a woken service is ready.
+                await waker.WaitAsync(Interval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -145,6 +145,7 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
             LogRoutes(logger, routes.Count, routes.Sum(r => r.Backends.Count));
         }
         Publish();
+        waker.Report(controller, router.Counters);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

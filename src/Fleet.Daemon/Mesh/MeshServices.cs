@@ -17,8 +17,9 @@ internal static class MeshServices
     /// <summary>AddFleetMesh registers the mesh for <paramref name="options"/>.</summary>
     public static IServiceCollection AddFleetMesh(this IServiceCollection services, DaemonOptions options)
     {
+        services.AddSingleton<MeshWaker>();
         services.AddSingleton(sp => new MeshRouter(
-            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options) },
+            new MeshOptions { ListenAddresses = MeshFeeder.ListenAddresses(options), OnHold = sp.GetRequiredService<MeshWaker>().Wake },
             sp.GetRequiredService<ILogger<MeshRouter>>()));
         services.AddSingleton(sp => new MeshNetwork(options.Node, options.Driver == DriverKind.Container
             ? new HostGatewayRoutes(new NodePaths(options.DataDir), options.Node.Value, options.Bridge, options.Subnet, sp.GetRequiredService<ILogger<HostGatewayRoutes>>())

@@ -48,6 +48,9 @@ internal sealed class BackendPool
 
     public BackendPool(MeshBalancing balancing) => _balancing = balancing;
 
+    /// <summary>HoldTime is the route's own bound on waiting for a backend; null: the mesh's.</summary>
+    public TimeSpan? HoldTime { get; set; }
+
     public int Count
     {
         get

@@ -45,7 +45,8 @@ internal static class MeshConnection
 
     private static async Task<(Backend?, Socket?)> ConnectAsync(Socket client, BackendPool pool, ServiceCounters counters, MeshOptions options, ILogger logger, CancellationToken stopping)
     {
-        var deadline = DateTime.UtcNow + options.HoldTime;
+        var holdTime = pool.HoldTime ?? options.HoldTime;
+        var deadline = DateTime.UtcNow + holdTime;
         var tried = new HashSet<IPEndPoint>();
         var holding = false;
         try
@@ -72,7 +73,7 @@ internal static class MeshConnection
                     counters.Failed();
                     if (!pool.IsClosed)
                     {
-                        MeshRouter.Log.HoldExpired(logger, counters.Service.Value, options.HoldTime.TotalSeconds, client.RemoteEndPoint?.ToString() ?? "?");
+                        MeshRouter.Log.HoldExpired(logger, counters.Service.Value, holdTime.TotalSeconds, client.RemoteEndPoint?.ToString() ?? "?");
                     }
                     return (null, null);
                 }
@@ -80,6 +81,7 @@ internal static class MeshConnection
                 {
                     holding = true;
                     counters.HoldStarted();
+                    options.OnHold?.Invoke(counters.Service);
                 }
                 var wait = tried.Count > 0 && remaining > RetryFailedAfter ? RetryFailedAfter : remaining;
                 try

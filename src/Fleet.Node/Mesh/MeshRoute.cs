@@ -22,6 +22,12 @@ public sealed record MeshRoute(int PublishedPort, PortProtocol Protocol, Service
     /// <summary>Local are the backends that run on this node (a subset of <see cref="Backends"/>).</summary>
     public IReadOnlySet<IPEndPoint> Local { get; init; } = new HashSet<IPEndPoint>();
 
+    /// <summary>
+    /// HoldTime bounds how long a connection waits while the route has no backend (the service's
+    /// autoscale.wakeTimeout); null: <see cref="MeshOptions.HoldTime"/>.
+    /// </summary>
+    public TimeSpan? HoldTime { get; init; }
+
     /// <summary>Selectable are the backends new connections may go to under <see cref="Locality"/>.</summary>
     public IReadOnlyList<IPEndPoint> Selectable =>
         Locality == MeshLocality.PreferLocal && Backends.Any(Local.Contains) ? Backends.Where(Local.Contains).ToList() : Backends;
@@ -32,7 +38,7 @@ public sealed record MeshRoute(int PublishedPort, PortProtocol Protocol, Service
         ArgumentNullException.ThrowIfNull(other);
         return PublishedPort == other.PublishedPort && Protocol == other.Protocol && Service == other.Service
                && Backends.Count == other.Backends.Count && Backends.ToHashSet().SetEquals(other.Backends)
-               && Locality == other.Locality && Local.Count == other.Local.Count && Local.All(other.Local.Contains);
+               && Locality == other.Locality && HoldTime == other.HoldTime && Local.Count == other.Local.Count && Local.All(other.Local.Contains);
     }
 }
 
@@ -71,7 +77,14 @@ public sealed record MeshOptions
     /// HoldTime is how long a connection that finds no backend waits for one to appear before it
     /// is closed — long enough for a replica to start (scale from zero, a restart).
     /// </summary>
-    public TimeSpan HoldTime { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HoldTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// OnHold is told, on the connection's thread, the service of every connection that starts to
+    /// wait for a backend: the scale-from-zero hook (fleetd asks the controller to wake the
+    /// service). It must return at once.
+    /// </summary>
+    public Action<ServiceName>? OnHold { get; init; }
 
     /// <summary>ConnectTimeout bounds one attempt to reach a backend; then the next one is tried.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);

@@ -88,6 +88,7 @@ public sealed partial class MeshRouter : IAsyncDisposable
                 {
                     entry.Reassign(route.Service, CountersOf(route.Service));
                 }
+                entry.Pool.HoldTime = route.HoldTime;
                 var selectable = route.Selectable;
                 if (entry.Pool.Set(selectable))
                 {

@@ -47,6 +47,7 @@ public static class MeshRoutes
                 routes.Add(new MeshRoute(published, port.Protocol, spec.Name, ready.Select(r => new IPEndPoint(r.Address, port.Container)).ToList())
                 {
                     Locality = locality,
+                    HoldTime = spec.Autoscale?.WakeTimeout,
                     Local = ready.Where(r => r.Local).Select(r => new IPEndPoint(r.Address, port.Container)).ToHashSet(),
                 });
             }

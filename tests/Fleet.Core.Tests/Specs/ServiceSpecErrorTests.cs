@@ -70,6 +70,9 @@ public sealed class ServiceSpecErrorTests
     [InlineData("autoscale: { min: 1, max: 5 }\n", 4, 12, "autoscale: needs a target")]
     [InlineData("autoscale: { min: 1, cpu: 50% }\n", 4, 12, "missing required key `max` in `autoscale`")]
     [InlineData("autoscale: { min: 1, max: 3, cpu: 50%, idleAfter: 5m }\n", 4, 51, "autoscale.idleAfter: applies only when autoscale.min is 0")]
+    [InlineData("autoscale: { min: 0, max: 3, cpu: 50% }\n", 4, 19, "autoscale.min: 0 scales to zero and needs `idleAfter`")]
+    [InlineData("autoscale: { max: 3, cpu: 50%, wakeTimeout: 30s }\n", 4, 45, "autoscale.wakeTimeout: applies only when autoscale.min is 0")]
+    [InlineData("autoscale: { min: 0, max: 3, idleAfter: 5m, wakeTimeout: soon }\n", 4, 58, "autoscale.wakeTimeout: invalid duration `soon`")]
     [InlineData("replicas: 30\nautoscale: { max: 20, cpu: 50% }\n", 4, 11, "replicas: 30 is outside the autoscale range 1..20")]
     [InlineData("autoscale: { max: 3, metric: { port: 9100, name: q } }\n", 4, 30, "missing required key `target` in `autoscale.metric`")]
     // unknown keys

@@ -125,6 +125,8 @@ public sealed class ServiceSpecTests
         Assert.Equal(AutoscalePolicy.DefaultScaleDownDelay, spec.Autoscale.ScaleDownDelay);
         Assert.Equal(0, spec.Replicas);
         Assert.True(spec.Stateful);
+        Assert.Null(spec.Autoscale.WakeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(45), LoadService("kind: Service\nname: a\nimage: busybox\nautoscale: { min: 0, max: 3, idleAfter: 3s, wakeTimeout: 45s }\n").Autoscale!.WakeTimeout);
     }
 
     [Fact]
