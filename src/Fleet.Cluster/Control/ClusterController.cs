@@ -68,6 +68,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
 
         Command<IServiceCommand>(HandleCommand);
         Command<INodeCommand>(HandleNodeCommand);
+        ReceiveRollout();
         Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
@@ -446,6 +447,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         RecordDrainBlockers(plan);
         ReportUnschedulable(plan, now);
         LogDeferred(plan);
+        WatchRollouts(now);
     }
 
     /// <summary>

@@ -57,6 +57,12 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(NodeCommandResult)] = "node.result",
         [typeof(ControllerProtocol.GetNodeSummaries)] = "q.node-summaries",
         [typeof(ControllerProtocol.NodeSummariesResponse)] = "r.node-summaries",
+        [typeof(RolloutEvents.ServiceRolloutComplete)] = "svc.rolled-out",
+        [typeof(RolloutEvents.ServiceRolloutFailed)] = "svc.rollout-failed",
+        [typeof(RolloutEvents.ServiceRolledBack)] = "svc.rolled-back",
+        [typeof(RolloutProtocol.Undo)] = "rollout.undo",
+        [typeof(RolloutProtocol.GetRollout)] = "q.rollout",
+        [typeof(RolloutProtocol.RolloutResponse)] = "r.rollout",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

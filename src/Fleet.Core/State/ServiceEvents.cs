@@ -43,6 +43,7 @@ public static class ServiceEvents
         ServiceScaled s => $"service {s.Service} scaled from {s.PreviousReplicas} to {Replicas(s.Replicas)}",
         ServiceDeleted d => $"service {d.Service} deleted",
         ServiceUnschedulable u => $"{u.Service}: {Replicas(u.Count)} unschedulable: {(u.Reasons.Count == 0 ? "no worker nodes" : string.Join("; ", u.Reasons))}",
+        IRolloutEvent r => RolloutEvents.Describe(r),
         _ => $"service {e.Service}: {e.GetType().Name}",
     };
 
@@ -53,6 +54,7 @@ public static class ServiceEvents
         ServiceScaled => "scaled",
         ServiceDeleted => "deleted",
         ServiceUnschedulable => "unschedulable",
+        IRolloutEvent r => RolloutEvents.Kind(r),
         _ => "unknown",
     };
 
