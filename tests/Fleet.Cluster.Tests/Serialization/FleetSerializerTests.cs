@@ -95,6 +95,10 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
                 ["cannot move web-7k2xq: node2: cordoned"]) { FirstSeen = T0 },
             new ControllerProtocol.NodeSummary(NodeWithoutCapacity, NodeScheduling.Schedulable, default, default, 0, []),
         ]);
+        foreach (var rollout in RolloutSerializationTests.Samples())
+        {
+            yield return rollout;
+        }
     }
 
     [Theory]

@@ -108,7 +108,9 @@ public sealed class RolloutTests(RolloutNode fixture) : IClassFixture<RolloutNod
         loop.AssertNoFailure("the rollout of a new env var");
         var after = _node.WaitHealthy("api", 3, TimeSpan.FromSeconds(30));
         Assert.Empty(after.Select(r => r.Id).Intersect(original));
-        Assert.Equal("hi", _node.CtlOk("exec", after[0].Id, "printenv", "GREETING").Stdout.Trim());
+        var greeting = CliResult.Run(["exec", "--server", _node.Server, after[0].Id, "--", "/bin/sh", "-c", "echo $GREETING"]);
+        Assert.True(greeting.ExitCode == ExitCodes.Ok, $"exec: {greeting}");
+        Assert.Equal("hi", greeting.Stdout.Trim());
         var revisions = Revisions("api");
         Assert.Equal(new[] { (1L, "complete"), (2L, "complete") }, revisions.Select(r => (r.Generation, r.Outcome)));
         Assert.Equal("env +GREETING", revisions[1].Change);
