@@ -74,7 +74,8 @@ public static class RolloutCommand
         {
             option.Validators.Add(result =>
             {
-                if (result.GetValueOrDefault<long?>() is < 1)
+                // A token that is not a number is the parser's error; only the range is checked here.
+                if (result.Tokens.Count > 0 && long.TryParse(result.Tokens[^1].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) && value < 1)
                 {
                     result.AddError($"{option.Name}: must be 1 or more");
                 }
