@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Fleet.Cli;
+using Xunit.Abstractions;
 
 namespace Fleet.EndToEnd.Tests.Cluster;
 
@@ -30,7 +31,7 @@ public sealed class RolloutNode : IDisposable
 /// controller itself (`update.autoRollback`), the three original replicas serving throughout and
 /// never replaced; a new env var rolls every replica over, surge-first. No request fails.
 /// </summary>
-public sealed class RolloutTests(RolloutNode fixture) : IClassFixture<RolloutNode>
+public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) : IClassFixture<RolloutNode>
 {
     private readonly FleetNode _node = fixture.Node;
 
@@ -51,6 +52,7 @@ public sealed class RolloutTests(RolloutNode fixture) : IClassFixture<RolloutNod
             Assert.Contains("generation 2", _node.CtlOk("apply", "-f", _node.File("web-failing.yaml", failing)).Stdout, StringComparison.Ordinal);
 
             var status = _node.Ctl("rollout", "status", "web", "--timeout", "80s");
+            output.WriteLine($"$ fleetctl rollout status web\n{status.Stdout}{status.Stderr}");
 
             Assert.True(status.ExitCode == ExitCodes.Failure, $"rollout status: {status}\n--- fleetd log tail\n{_node.LogTail()}");
             Assert.Contains("error: rollout of service/web generation 2 failed: new replicas failed 2 times (failureThreshold 2)", status.Stderr, StringComparison.Ordinal);
@@ -75,6 +77,7 @@ public sealed class RolloutTests(RolloutNode fixture) : IClassFixture<RolloutNod
         Assert.Contains("health check", revisions[1].Change, StringComparison.Ordinal);
         Assert.StartsWith("rollback to generation 1: automatic: the rollout of generation 2 failed", revisions[2].Change, StringComparison.Ordinal);
         var history = _node.CtlOk("rollout", "history", "web").Stdout;
+        output.WriteLine($"$ fleetctl rollout history web\n{history}");
         Assert.Contains("generation 2 failed: new replicas failed 2 times", history, StringComparison.Ordinal);
         var events = _node.CtlOk("events").Stdout;
         Assert.Contains("rollout of generation 2 failed", events, StringComparison.Ordinal);
@@ -97,6 +100,7 @@ public sealed class RolloutTests(RolloutNode fixture) : IClassFixture<RolloutNod
         {
             _node.CtlOk("apply", "-f", _node.File("api-v2.yaml", before + "env: { GREETING: hi }\n"));
             status = _node.Ctl("rollout", "status", "api", "--timeout", "80s");
+            output.WriteLine($"$ fleetctl rollout status api\n{status.Stdout}{status.Stderr}");
         }
         finally
         {
