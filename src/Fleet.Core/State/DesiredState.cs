@@ -146,7 +146,8 @@ public sealed record DesiredState
         var revisions = e is IServiceEvent changed
             ? ServiceRevisions.Fold(Revisions, Find(changed.Service), services.GetValueOrDefault(changed.Service.Value), e)
             : Revisions;
-        var history = History.Add(e);
+        // A rollout that completed is bookkeeping (the revision's outcome), not news for `fleetctl events`.
+        var history = e is RolloutEvents.ServiceRolloutComplete ? History : History.Add(e);
         if (history.Count > HistoryLimit)
         {
             history = history.RemoveRange(0, history.Count - HistoryLimit);
