@@ -29,6 +29,7 @@ public static class FleetCli
         root.Subcommands.Add(CordonCommand.CreateUncordon(stdout, stderr));
         root.Subcommands.Add(DrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(RebalanceCommand.Create(stdout, stderr));
+        root.Subcommands.Add(RolloutCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }

@@ -14,7 +14,8 @@ public sealed class ContractTests
         Assert.Equal(
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
              "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
-             "Cordon", "Uncordon", "Drain"],
+             "Cordon", "Uncordon", "Drain",
+             "RolloutStatus", "RolloutHistory", "RolloutUndo"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }

@@ -72,6 +72,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         Command<IServiceCommand>(HandleCommand);
         Command<INodeCommand>(HandleNodeCommand);
         RegisterRebalance();
+        ReceiveRollout();
         Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
@@ -472,6 +473,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         ReportUnschedulable(plan, now);
         LogDeferred(plan);
         RebalanceIfDue(plan, now);
+        WatchRollouts(now);
     }
 
     /// <summary>

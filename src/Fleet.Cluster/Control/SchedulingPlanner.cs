@@ -18,6 +18,8 @@ namespace Fleet.Cluster.Control;
 /// <item>Services go in at their <see cref="ServiceEntry.RolloutGeneration"/> (a scale is not a
 /// new spec), so replicas started before the last spec change are rolled over surge-first,
 /// gated on health, within the service's maxSurge/maxUnavailable.</item>
+/// <item>Replicas go in at their effective generation (<see cref="ServiceRevisions.EffectiveGeneration"/>):
+/// after a rollback, replicas still running the restored template count as current.</item>
 /// <item>Replicas go in with their phase mapped to the scheduler's states; those already being
 /// stopped are left out (their resources still count on their node), starts not yet reported
 /// go in as Pending.</item>
@@ -85,7 +87,7 @@ public sealed partial class SchedulingPlanner : IReplicaPlanner
             {
                 Id = status.Id,
                 Node = status.Node,
-                Generation = status.Generation,
+                Generation = ServiceRevisions.EffectiveGeneration(desired, status.Service, status.Generation),
                 State = status.IsActive || status.Phase == ReplicaPhase.Stopping || desired.SchedulingOf(status.Node) != NodeScheduling.Draining
                     ? StateOf(status)
                     : ReplicaState.Lost,

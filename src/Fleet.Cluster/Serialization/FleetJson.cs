@@ -99,6 +99,9 @@ public static class FleetJson
                 "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
                 "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
                 "rebalanced" => tagged.Event.Deserialize<RebalanceEvents.ReplicaRebalanced>(options),
+                "rolled-out" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutComplete>(options),
+                "rollout-failed" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutFailed>(options),
+                "rolled-back" => tagged.Event.Deserialize<RolloutEvents.ServiceRolledBack>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }
@@ -131,6 +134,9 @@ public static class FleetJson
                 "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
                 "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
                 "rebalanced" => tagged.Event.Deserialize<RebalanceEvents.ReplicaRebalanced>(options),
+                "rolled-out" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutComplete>(options),
+                "rollout-failed" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutFailed>(options),
+                "rolled-back" => tagged.Event.Deserialize<RolloutEvents.ServiceRolledBack>(options),
                 "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
                 "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
                 "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),
@@ -157,9 +163,13 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
 {
     public IReadOnlyList<NodeEntry>? Nodes { get; init; }
 
+    /// <summary>Revisions (each service's spec generations) are absent from snapshots written before they existed: a service's entry then seeds its history (<see cref="ServiceRevisions.Of"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<ServiceRevision>>? Revisions { get; init; }
+
     public static DesiredSnapshot From(DesiredState state) => new(state.Services.Values.ToList(), state.History)
     {
         Nodes = state.Nodes.Values.ToList(),
+        Revisions = state.Revisions.ToDictionary(r => r.Key, r => (IReadOnlyList<ServiceRevision>)r.Value, StringComparer.Ordinal),
     };
 
     public DesiredState ToState() => DesiredState.Empty with
@@ -167,5 +177,7 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
         Services = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Services.Select(s => KeyValuePair.Create(s.Name.Value, s))),
         Nodes = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, (Nodes ?? []).Select(n => KeyValuePair.Create(n.Name.Value, n))),
         History = [.. History],
+        Revisions = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
+            (Revisions ?? new Dictionary<string, IReadOnlyList<ServiceRevision>>()).Select(r => KeyValuePair.Create(r.Key, r.Value.ToImmutableList()))),
     };
 }

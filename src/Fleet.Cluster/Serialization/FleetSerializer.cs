@@ -64,6 +64,12 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(ScaleToZeroProtocol.MeshActivity)] = "mesh.activity",
         [typeof(ScaleToZeroProtocol.WakeService)] = "mesh.wake",
         [typeof(ScaleToZeroProtocol.ServiceReady)] = "mesh.ready",
+        [typeof(RolloutEvents.ServiceRolloutComplete)] = "svc.rolled-out",
+        [typeof(RolloutEvents.ServiceRolloutFailed)] = "svc.rollout-failed",
+        [typeof(RolloutEvents.ServiceRolledBack)] = "svc.rolled-back",
+        [typeof(RolloutProtocol.Undo)] = "rollout.undo",
+        [typeof(RolloutProtocol.GetRollout)] = "q.rollout",
+        [typeof(RolloutProtocol.RolloutResponse)] = "r.rollout",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

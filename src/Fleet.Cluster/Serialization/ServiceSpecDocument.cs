@@ -36,7 +36,13 @@ public sealed record ServiceSpecDocument
 
     public sealed record ConstraintDocument(string Label, string Operator, string Value);
 
-    public sealed record UpdateDocument(int MaxSurge, int MaxUnavailable, bool AutoRollback);
+    /// <summary>UpdateDocument: ProgressDeadlineMs and FailureThreshold are absent from specs journaled before they existed (defaults then).</summary>
+    public sealed record UpdateDocument(int MaxSurge, int MaxUnavailable, bool AutoRollback)
+    {
+        public long? ProgressDeadlineMs { get; init; }
+
+        public int? FailureThreshold { get; init; }
+    }
 
     public sealed record MetricDocument(int Port, string Path, string Name, double Target);
 
@@ -73,7 +79,11 @@ public sealed record ServiceSpecDocument
             Spread = spec.Placement.Spread == SpreadMode.None ? "none" : "node",
             Constraints = spec.Placement.Constraints
                 .Select(c => new ConstraintDocument(c.Label, c.Operator == ConstraintOperator.Equal ? "==" : "!=", c.Value)).ToList(),
-            Update = new UpdateDocument(spec.Update.MaxSurge, spec.Update.MaxUnavailable, spec.Update.AutoRollback),
+            Update = new UpdateDocument(spec.Update.MaxSurge, spec.Update.MaxUnavailable, spec.Update.AutoRollback)
+            {
+                ProgressDeadlineMs = Ms(spec.Update.ProgressDeadline),
+                FailureThreshold = spec.Update.FailureThreshold,
+            },
             Autoscale = spec.Autoscale is { } a
                 ? new AutoscaleDocument(
                     a.Min, a.Max, a.Cpu?.Value, a.Memory?.Value, a.RequestsPerSecond,
@@ -117,7 +127,16 @@ public sealed record ServiceSpecDocument
             Constraints = (Constraints ?? [])
                 .Select(c => new PlacementConstraint(c.Label, c.Operator == "==" ? ConstraintOperator.Equal : ConstraintOperator.NotEqual, c.Value)).ToList(),
         },
-        Update = Update is { } u ? new UpdatePolicy { MaxSurge = u.MaxSurge, MaxUnavailable = u.MaxUnavailable, AutoRollback = u.AutoRollback } : new UpdatePolicy(),
+        Update = Update is { } u
+            ? new UpdatePolicy
+            {
+                MaxSurge = u.MaxSurge,
+                MaxUnavailable = u.MaxUnavailable,
+                AutoRollback = u.AutoRollback,
+                ProgressDeadline = u.ProgressDeadlineMs is { } deadline ? TimeSpan.FromMilliseconds(deadline) : UpdatePolicy.DefaultProgressDeadline,
+                FailureThreshold = u.FailureThreshold ?? UpdatePolicy.DefaultFailureThreshold,
+            }
+            : new UpdatePolicy(),
         Autoscale = Autoscale is { } a
             ? new AutoscalePolicy
             {

@@ -151,6 +151,25 @@ public sealed record UpdatePolicy
 
     /// <summary>AutoRollback rolls a failing rollout back to the previous generation.</summary>
     public bool AutoRollback { get; init; }
+
+    /// <summary>DefaultProgressDeadline is <see cref="ProgressDeadline"/> when `update.progressDeadline` is omitted.</summary>
+    public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(2);
+
+    /// <summary>DefaultFailureThreshold is <see cref="FailureThreshold"/> when `update.failureThreshold` is omitted.</summary>
+    public const int DefaultFailureThreshold = 3;
+
+    /// <summary>
+    /// ProgressDeadline fails a rollout that made no progress for that long (no new replica
+    /// became available and no old one went away), as Kubernetes' progressDeadlineSeconds.
+    /// </summary>
+    public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
+
+    /// <summary>
+    /// FailureThreshold fails a rollout once its new replicas have failed that many times in all
+    /// (a failed health check that got a replica killed, a crash, an exit); a new replica that
+    /// fails for good (no restart left, e.g. its image cannot be pulled) fails it at once.
+    /// </summary>
+    public int FailureThreshold { get; init; } = DefaultFailureThreshold;
 }
 
 /// <summary>CustomMetricTarget scrapes a Prometheus metric from each replica and targets its average.</summary>

@@ -334,7 +334,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
 
     private UpdatePolicy? ReadUpdate(YNode node)
     {
-        var fields = Map(node, "update", ["maxSurge", "maxUnavailable", "autoRollback"]);
+        var fields = Map(node, "update", ["maxSurge", "maxUnavailable", "autoRollback", "progressDeadline", "failureThreshold"]);
         if (fields is null)
         {
             return null;
@@ -343,6 +343,8 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         var maxSurge = Optional(fields, "maxSurge", n => reader.Int(n, "update.maxSurge", 0, MaxReplicas));
         var maxUnavailable = Optional(fields, "maxUnavailable", n => reader.Int(n, "update.maxUnavailable", 0, MaxReplicas));
         var autoRollback = Optional(fields, "autoRollback", n => reader.Bool(n, "update.autoRollback"));
+        var progressDeadline = Optional(fields, "progressDeadline", n => PositiveDuration(n, "update.progressDeadline"));
+        var failureThreshold = Optional(fields, "failureThreshold", n => reader.Int(n, "update.failureThreshold", 1, 1000));
         if ((maxSurge ?? defaults.MaxSurge) == 0 && (maxUnavailable ?? defaults.MaxUnavailable) == 0)
         {
             Fail(fields.Node, "update: maxSurge and maxUnavailable cannot both be 0; a rollout could never make progress");
@@ -352,6 +354,8 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
             MaxSurge = maxSurge ?? defaults.MaxSurge,
             MaxUnavailable = maxUnavailable ?? defaults.MaxUnavailable,
             AutoRollback = autoRollback ?? defaults.AutoRollback,
+            ProgressDeadline = progressDeadline ?? defaults.ProgressDeadline,
+            FailureThreshold = failureThreshold ?? defaults.FailureThreshold,
         };
     }
 

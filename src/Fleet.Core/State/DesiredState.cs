@@ -50,6 +50,10 @@ public sealed record DesiredState
     public ImmutableSortedDictionary<string, NodeEntry> Nodes { get; init; } =
         ImmutableSortedDictionary.Create<string, NodeEntry>(StringComparer.Ordinal);
 
+    /// <summary>Revisions are each service's last spec generations, oldest first (<see cref="ServiceRevisions"/>), by service name.</summary>
+    public ImmutableSortedDictionary<string, ImmutableList<ServiceRevision>> Revisions { get; init; } =
+        ImmutableSortedDictionary.Create<string, ImmutableList<ServiceRevision>>(StringComparer.Ordinal);
+
     /// <summary>History holds the most recent events (services and nodes), oldest first, at most <see cref="HistoryLimit"/>.</summary>
     public ImmutableList<IClusterEvent> History { get; init; } = [];
 
@@ -136,14 +140,19 @@ public sealed record DesiredState
                 UpdatedAt = scaled.At,
             }),
             ServiceEvents.ServiceDeleted deleted => Services.Remove(deleted.Service.Value),
+            RolloutEvents.ServiceRolledBack back => Apply(new ServiceEvents.ServiceApplied(back.Spec, back.Generation, back.At)).Services,
             _ => Services,
         };
-        var history = History.Add(e);
+        var revisions = e is IServiceEvent changed
+            ? ServiceRevisions.Fold(Revisions, Find(changed.Service), services.GetValueOrDefault(changed.Service.Value), e)
+            : Revisions;
+        // A rollout that completed is bookkeeping (the revision's outcome), not news for `fleetctl events`.
+        var history = e is RolloutEvents.ServiceRolloutComplete ? History : History.Add(e);
         if (history.Count > HistoryLimit)
         {
             history = history.RemoveRange(0, history.Count - HistoryLimit);
         }
-        return this with { Services = services, Nodes = nodes, History = history };
+        return this with { Services = services, Nodes = nodes, History = history, Revisions = revisions };
     }
 
     /// <summary>ApplyAll folds several events in order.</summary>

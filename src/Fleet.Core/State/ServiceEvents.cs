@@ -49,6 +49,7 @@ public static class ServiceEvents
         ServiceDeleted d => $"service {d.Service} deleted",
         ServiceUnschedulable u => $"{u.Service}: {Replicas(u.Count)} unschedulable: {(u.Reasons.Count == 0 ? "no worker nodes" : string.Join("; ", u.Reasons))}",
         RebalanceEvents.ReplicaRebalanced r => RebalanceEvents.Describe(r),
+        IRolloutEvent r => RolloutEvents.Describe(r),
         _ => $"service {e.Service}: {e.GetType().Name}",
     };
 
@@ -60,6 +61,7 @@ public static class ServiceEvents
         ServiceDeleted => "deleted",
         ServiceUnschedulable => "unschedulable",
         RebalanceEvents.ReplicaRebalanced => "rebalanced",
+        IRolloutEvent r => RolloutEvents.Kind(r),
         _ => "unknown",
     };
 

@@ -110,6 +110,10 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         yield return new ScaleToZeroProtocol.MeshActivity(Node1, []);
         yield return new ScaleToZeroProtocol.WakeService(Web, Node1);
         yield return new ScaleToZeroProtocol.ServiceReady(Web);
+        foreach (var rollout in RolloutSerializationTests.Samples())
+        {
+            yield return rollout;
+        }
     }
 
     [Fact]
