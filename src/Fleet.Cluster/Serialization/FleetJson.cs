@@ -98,6 +98,7 @@ public static class FleetJson
                 "scaled" => tagged.Event.Deserialize<ServiceEvents.ServiceScaled>(options),
                 "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
                 "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
+                "autoscaled" => tagged.Event.Deserialize<ServiceEvents.ServiceAutoscaled>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }
@@ -129,6 +130,7 @@ public static class FleetJson
                 "scaled" => tagged.Event.Deserialize<ServiceEvents.ServiceScaled>(options),
                 "deleted" => tagged.Event.Deserialize<ServiceEvents.ServiceDeleted>(options),
                 "unschedulable" => tagged.Event.Deserialize<ServiceEvents.ServiceUnschedulable>(options),
+                "autoscaled" => tagged.Event.Deserialize<ServiceEvents.ServiceAutoscaled>(options),
                 "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
                 "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
                 "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),

@@ -57,6 +57,10 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(NodeCommandResult)] = "node.result",
         [typeof(ControllerProtocol.GetNodeSummaries)] = "q.node-summaries",
         [typeof(ControllerProtocol.NodeSummariesResponse)] = "r.node-summaries",
+        [typeof(ServiceEvents.ServiceAutoscaled)] = "svc.autoscaled",
+        [typeof(AutoscaleProtocol.UsageSample)] = "agent.usage",
+        [typeof(AutoscaleProtocol.GetAutoscale)] = "q.autoscale",
+        [typeof(AutoscaleProtocol.AutoscaleResponse)] = "r.autoscale",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

@@ -20,6 +20,9 @@ public sealed record ClusterSpec
 
     public RegistrySettings Registry { get; init; } = new();
 
+    /// <summary>Autoscaler is how often the autoscaler evaluates and samples (`autoscaler:`); the defaults when absent.</summary>
+    public AutoscalerSettings Autoscaler { get; init; } = new();
+
     /// <summary>FindNode returns the entry of <paramref name="name"/>, or null.</summary>
     public NodeSpec? FindNode(NodeName name) => Nodes.FirstOrDefault(n => n.Name == name);
 }

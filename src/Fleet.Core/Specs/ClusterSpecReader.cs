@@ -11,7 +11,7 @@ namespace Fleet.Core.Specs;
 /// </summary>
 internal sealed partial class ClusterSpecReader(FieldReader reader)
 {
-    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry"];
+    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry", "autoscaler"];
 
     private static readonly Dictionary<string, NodeRole> RoleWords = new(StringComparer.Ordinal)
     {
@@ -41,12 +41,13 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         var nodes = top.Require("nodes") is { } nodesNode ? ReadNodes(nodesNode) : null;
         var persistence = top.Get("persistence") is { } p ? ReadPersistence(p) : new PersistenceSpec();
         var registry = top.Get("registry") is { } r ? ReadRegistry(r) : new RegistrySettings();
+        var autoscaler = top.Get("autoscaler") is { } a ? ReadAutoscaler(a) : new AutoscalerSettings();
 
-        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null)
+        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null || autoscaler is null)
         {
             return null;
         }
-        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry };
+        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry, Autoscaler = autoscaler };
     }
 
     private List<NodeSpec>? ReadNodes(YNode node)
