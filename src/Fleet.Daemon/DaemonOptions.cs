@@ -74,6 +74,9 @@ public sealed record DaemonOptions
     /// <summary>Registry is the cluster file's registry settings (plain-HTTP registries) for this node's pulls; the defaults without a file.</summary>
     public RegistrySettings Registry { get; init; } = new();
 
+    /// <summary>Autoscaler is the cluster file's autoscaler settings (evaluation and sample intervals, window); the defaults without a file.</summary>
+    public AutoscalerSettings Autoscaler { get; init; } = new();
+
     /// <summary>
     /// Resolve merges defaults, the cluster file and the flags. It returns null and fills
     /// <paramref name="errors"/> (file:line:column for file problems) when they do not fit.
@@ -186,6 +189,7 @@ public sealed record DaemonOptions
                     .ToList(),
             Persistence = cluster?.Persistence ?? new PersistenceSpec(),
             Registry = cluster?.Registry ?? new RegistrySettings(),
+            Autoscaler = cluster?.Autoscaler ?? new AutoscalerSettings(),
             Driver = args.Driver,
             LogFormat = args.LogFormat,
             Bridge = bridge,
