@@ -24,6 +24,9 @@ internal sealed record FleetClusterOptions
     /// <summary>Extra fleetd arguments, for every node.</summary>
     public IReadOnlyList<string> Extra { get; init; } = [];
 
+    /// <summary>ClusterSettings are extra top-level blocks of cluster.yaml (e.g. `autoscaler: { interval: 1s }\n`); none by default.</summary>
+    public string ClusterSettings { get; init; } = "";
+
     /// <summary>Launched, when set, is called right after each node's fleetd was started (before it is ready), e.g. to put it in a cgroup.</summary>
     public Action<FleetNode>? Launched { get; init; }
 }
@@ -227,6 +230,7 @@ internal sealed class FleetCluster : IDisposable
         var yaml = new StringBuilder();
         yaml.Append(CultureInfo.InvariantCulture, $"kind: Cluster\nname: e2e-{Guid.NewGuid().ToString("N")[..6]}\n");
         yaml.Append("persistence:\n").Append(Options.Persistence);
+        yaml.Append(Options.ClusterSettings);
         yaml.Append("nodes:\n");
         for (var i = 0; i < _nodes.Count; i++)
         {
