@@ -36,7 +36,7 @@ public sealed class AutoscaleTests
     private static readonly TimeSpan LoadLimit = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public void Cpu_load_through_the_mesh_scales_up_at_once_and_its_end_scales_down_after_the_window()
+    public async Task Cpu_load_through_the_mesh_scales_up_at_once_and_its_end_scales_down_after_the_window()
     {
         using var cluster = FleetCluster.Start(new FleetClusterOptions
         {
@@ -87,7 +87,7 @@ public sealed class AutoscaleTests
         finally
         {
             stop.Cancel();
-            Task.WaitAll(clients);
+            await Task.WhenAll(clients);
         }
         var loadEnded = Stopwatch.StartNew();
         var up = Desired(api);
