@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/autoscale/run.sh — autoscaler reaction: load step → first extra replica healthy.
 # One fleetd (127.0.0.1, free ports, its own data dir, bridge and subnet) with the autoscaler's
-# defaults (evaluate every 5 s over a 10 s window of 1 s samples). The service is
+# defaults (evaluate every 5 s over a 5 s window of 1 s samples). The service is
 # examples/autoscale (busybox httpd whose /cgi-bin/burn spends ≈ 0.1 s of cpu per request):
 # cpu: 100m requested, `autoscale: { min: 1, max: 5, cpu: 50% }`. Each run starts from 1 healthy,
 # idle replica, starts 4 request loops through the routing mesh (the load step) and measures
@@ -109,7 +109,7 @@ ctl apply -f "$work/burner.yaml" >/dev/null
 
 results=()
 for run in $(seq 1 "$RUNS"); do
-  # From 1 healthy, idle replica: scaled by hand, then the metric window (10 s) let pass.
+  # From 1 healthy, idle replica: scaled by hand, then the metric window (5 s) let pass.
   ctl scale burner --replicas 1 >/dev/null
   for _ in $(seq 1 1200); do [ "$(count_all)" = 1 ] && [ "$(count_healthy)" = 1 ] && break; sleep 0.1; done
   sleep 12
@@ -140,7 +140,7 @@ if [ "${NO_RESULTS:-}" != 1 ]; then
     echo "# Autoscaler reaction — \`bench/autoscale/run.sh\`"
     echo
     echo "Load step → first extra replica healthy, one fleetd, autoscaler defaults (evaluation every"
-    echo "5 s over a 10 s window of 1 s samples), examples/autoscale with 4 request loops through the"
+    echo "5 s over a 5 s window of 1 s samples), examples/autoscale with 4 request loops through the"
     echo "mesh. $(date -u +%Y-%m-%dT%H:%MZ), load average at the end: $load."
     echo
     echo "| measurement | Fleet | reference | target |"

@@ -14,8 +14,12 @@ public sealed record AutoscalerSettings
     /// <summary>DefaultSampleInterval is between two usage samples of a node.</summary>
     public static readonly TimeSpan DefaultSampleInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>DefaultWindow is the span of samples an evaluation averages over.</summary>
-    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// DefaultWindow is the span of samples an evaluation averages over: one evaluation interval,
+    /// so each evaluation sees the usage since the last one (a longer window smooths more but
+    /// makes a load step count fully only once it has filled the window).
+    /// </summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(5);
 
     /// <summary>Interval is how often the controller evaluates every autoscaled service.</summary>
     public TimeSpan Interval { get; init; } = DefaultInterval;

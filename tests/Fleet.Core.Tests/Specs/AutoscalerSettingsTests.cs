@@ -9,12 +9,12 @@ public sealed class AutoscalerSettingsTests
     private const string Head = "kind: Cluster\nname: c\nnodes:\n  - { name: a, address: 127.0.0.1 }\n";
 
     [Fact]
-    public void Without_the_block_the_autoscaler_evaluates_every_5s_over_10s_of_1s_samples()
+    public void Without_the_block_the_autoscaler_evaluates_every_5s_over_5s_of_1s_samples()
     {
         var cluster = Assert.Single(SpecLoader.Load(FileName, Head).Clusters);
 
         Assert.Equal(new AutoscalerSettings(), cluster.Autoscaler);
-        Assert.Equal((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10)),
+        Assert.Equal((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)),
             (cluster.Autoscaler.Interval, cluster.Autoscaler.SampleInterval, cluster.Autoscaler.Window));
     }
 
