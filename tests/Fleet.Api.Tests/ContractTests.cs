@@ -14,7 +14,7 @@ public sealed class ContractTests
         Assert.Equal(
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
              "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
-             "Cordon", "Uncordon", "Drain"],
+             "Cordon", "Uncordon", "Drain", "GetAutoscale"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }
