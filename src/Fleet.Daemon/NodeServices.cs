@@ -30,7 +30,7 @@ internal static class NodeServices
         services.AddSingleton(new ImageGcOptions());
         services.AddHostedService<ImageGcService>();
         services.AddHostedService<StartupTrim>();
-        services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, RegistryHost(options), sp.GetRequiredService<ILogger<ImageService>>()));
+        services.AddSingleton(sp => new ImageService(sp.GetRequiredService<ContentStore>(), paths, RegistryHost(options), options.Registry, sp.GetRequiredService<ILogger<ImageService>>()));
         services.AddSingleton(_ => new Logs.ReplicaLogs(paths));
         services.AddSingleton(_ => new Exec.ReplicaExec(paths));
         services.AddSingleton(_ => new Logs.PeerNodes(options));

@@ -22,8 +22,9 @@ internal sealed partial class FleetNode : IDisposable
     private readonly List<string> _extra;
     private FleetdProcess? _fleetd;
 
-    private FleetNode(string driver, IEnumerable<string> extra, string? root = null, string address = "127.0.0.1", string name = "local")
+    private FleetNode(string driver, IEnumerable<string> extra, string? root = null, string address = "127.0.0.1", string name = "local", string? netns = null)
     {
+        Netns = netns;
         Prefix = "ft" + Guid.NewGuid().ToString("N")[..6];
         Root = root ?? Directory.CreateTempSubdirectory("fleet-e2e-").FullName;
         Directory.CreateDirectory(Root);
@@ -86,8 +87,15 @@ internal sealed partial class FleetNode : IDisposable
     }
 
     /// <summary>Member makes (but does not start) node <paramref name="name"/> of a cluster, in <paramref name="root"/>.</summary>
-    internal static FleetNode Member(string driver, string root, string address, string name, IEnumerable<string> extra) =>
-        new(driver, extra, root, address, name);
+    internal static FleetNode Member(string driver, string root, string address, string name, IEnumerable<string> extra, string? netns = null) =>
+        new(driver, extra, root, address, name, netns);
+
+    /// <summary>Netns is the network namespace fleetd runs in (a node of a <see cref="Cluster.TestLan"/>), or null for the machine's own.</summary>
+    public string? Netns { get; }
+
+    /// <summary>RunNet runs a network tool (ip, iptables) where this node's network is: in its namespace, if it has one.</summary>
+    internal (int Code, string Output) RunNet(string file, params string[] args) =>
+        Netns is null ? Run(file, args) : Run("ip", ["netns", "exec", Netns, file, .. args]);
 
     /// <summary>NetworkFlags are --bridge/--subnet when this fleetd build has them (the net work adds them).</summary>
     public IEnumerable<string> NetworkFlags()
@@ -125,7 +133,7 @@ internal sealed partial class FleetNode : IDisposable
             throw new InvalidOperationException("fleetd is already running");
         }
         _fleetd?.Dispose();
-        _fleetd = FleetdProcess.Start(DataDir, Ports, ["--driver", Driver, .. NetworkFlags(), .. _extra], Address);
+        _fleetd = FleetdProcess.Start(DataDir, Ports, ["--driver", Driver, .. NetworkFlags(), .. _extra], Address, Netns);
     }
 
     /// <summary>

@@ -55,14 +55,20 @@ internal sealed class FleetdProcess : IDisposable
     public static string Apphost => Path.Combine(AppContext.BaseDirectory, "fleetd");
 
     /// <summary>Start runs fleetd on <paramref name="ports"/> with <paramref name="dataDir"/>; extra arguments go last.</summary>
-    public static FleetdProcess Start(string dataDir, NodePorts ports, IEnumerable<string> extra, string address = "127.0.0.1")
+    /// <para>With <paramref name="netns"/> fleetd runs in that network namespace (nsenter execs it: same PID).</para>
+    public static FleetdProcess Start(string dataDir, NodePorts ports, IEnumerable<string> extra, string address = "127.0.0.1", string? netns = null)
     {
-        var info = new ProcessStartInfo(Apphost)
+        var info = new ProcessStartInfo(netns is null ? Apphost : "nsenter")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            info.ArgumentList.Add($"--net=/run/netns/{netns}");
+            info.ArgumentList.Add(Apphost);
+        }
         foreach (var arg in (string[])["--data-dir", dataDir, "--api-port", Num(ports.Api), "--http-port", Num(ports.Http), "--cluster-port", Num(ports.Cluster), "--log-format", "json", .. extra])
         {
             info.ArgumentList.Add(arg);

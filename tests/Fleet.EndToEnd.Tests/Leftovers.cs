@@ -195,7 +195,7 @@ internal static class Leftovers
         {
             foreach (var table in new[] { "nat", "filter", "mangle" })
             {
-                var (code, output) = FleetNode.Run("iptables-save", "-t", table);
+                var (code, output) = node.RunNet("iptables-save", "-t", table);
                 if (code != 0)
                 {
                     continue;
@@ -204,7 +204,7 @@ internal static class Leftovers
                 foreach (var rule in lines.Where(l => l.StartsWith("-A ", StringComparison.Ordinal) && Mentions(l, node)))
                 {
                     var args = SplitRule(rule[3..]);
-                    var (deleted, message) = FleetNode.Run("iptables", ["-t", table, "-D", .. args]);
+                    var (deleted, message) = node.RunNet("iptables", ["-t", table, "-D", .. args]);
                     if (deleted != 0)
                     {
                         problems.Add($"cannot delete iptables rule `{rule}`: {message.Trim()}");
@@ -212,14 +212,14 @@ internal static class Leftovers
                 }
                 foreach (var chain in lines.Where(l => l.StartsWith(':') && l.Contains(node.Prefix, StringComparison.OrdinalIgnoreCase)).Select(l => l[1..].Split(' ')[0]))
                 {
-                    _ = FleetNode.Run("iptables", "-t", table, "-F", chain);
-                    _ = FleetNode.Run("iptables", "-t", table, "-X", chain);
+                    _ = node.RunNet("iptables", "-t", table, "-F", chain);
+                    _ = node.RunNet("iptables", "-t", table, "-X", chain);
                 }
             }
         }
-        if (FleetNode.Run("ip", "link", "show", node.Bridge).Code == 0)
+        if (node.RunNet("ip", "link", "show", node.Bridge).Code == 0)
         {
-            var (code, message) = FleetNode.Run("ip", "link", "del", node.Bridge);
+            var (code, message) = node.RunNet("ip", "link", "del", node.Bridge);
             if (code != 0)
             {
                 problems.Add($"cannot delete bridge {node.Bridge}: {message.Trim()}");

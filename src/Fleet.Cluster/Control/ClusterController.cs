@@ -38,6 +38,9 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     private readonly Dictionary<Address, (UniqueAddress Member, NodeReachability Reachability)> _members = [];
     private readonly Dictionary<ReplicaId, NodeName> _replacedAway = [];
     private readonly Dictionary<Address, NodeName> _nodeAt = [];
+
+    // Worker members with no inventory at this controller yet, and since when each is down (null: not down).
+    private readonly Dictionary<Address, DateTimeOffset?> _unaccounted = [];
     private readonly HashSet<IActorRef> _deadAgents = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
@@ -277,6 +280,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             }
         }
         _nodeAt[address] = node;
+        _unaccounted.Remove(address);
         if (!_agents.TryGetValue(node, out var agent) || !agent.Equals(Sender))
         {
             _log.Info("agent of node {0} reported {1} replicas", node, inventory.Replicas.Count);
@@ -305,6 +309,10 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             case ClusterEvent.MemberJoined or ClusterEvent.MemberWeaklyUp or ClusterEvent.MemberUp:
                 var isNew = !_members.TryGetValue(e.Member.Address, out var known) || !known.Member.Equals(e.Member.UniqueAddress);
                 SetReachability(e.Member, NodeReachability.Up);
+                if (e.Member.HasRole(Hosting.FleetNodeOptions.WorkerRole) && !_nodeAt.ContainsKey(e.Member.Address))
+                {
+                    _unaccounted.TryAdd(e.Member.Address, null);
+                }
                 if (isNew && e is ClusterEvent.MemberUp && e.Member.HasRole(Hosting.FleetNodeOptions.WorkerRole))
                 {
                     AgentAt(e.Member.Address).Tell(new AgentProtocol.RequestInventory());
@@ -312,6 +320,10 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
                 break;
             case ClusterEvent.MemberDowned or ClusterEvent.MemberRemoved:
                 SetReachability(e.Member, NodeReachability.Down);
+                if (_unaccounted.TryGetValue(e.Member.Address, out var downAt) && downAt is null)
+                {
+                    _unaccounted[e.Member.Address] = _clock.GetUtcNow(); // it fences itself within the margin
+                }
                 break;
         }
     }
@@ -409,7 +421,17 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             .ToList();
         AdvanceMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
-        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight(), FenceMargin = _settings.FenceMargin }, _random);
+        var unaccounted = _unaccounted
+            .Where(u => u.Value is not { } downAt || now - downAt < _settings.FenceMargin)
+            .Select(u => $"member {u.Key.Host}:{u.Key.Port}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now)
+        {
+            Migrations = MigrationsInFlight(),
+            FenceMargin = _settings.FenceMargin,
+            Unaccounted = unaccounted,
+        }, _random);
         var planned = _observed; // stops come first and may forget replicas the starts replace
         foreach (var action in plan.Actions)
         {

@@ -57,6 +57,14 @@ public sealed record PlanInput(
     /// replicas wait while the node fences itself (see <see cref="ControllerSettings.FenceMargin"/>).
     /// </summary>
     public TimeSpan FenceMargin { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Unaccounted names the worker members whose replicas the controller does not know: it
+    /// started (or took over) while they were cut off, or they have not answered yet, and they
+    /// are not down for the fence margin. Any of them may still run a stateful replica, so no
+    /// stateful replica is started while this is not empty.
+    /// </summary>
+    public IReadOnlyList<string> Unaccounted { get; init; } = [];
 }
 
 /// <summary>

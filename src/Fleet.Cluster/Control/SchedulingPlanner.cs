@@ -193,8 +193,15 @@ public sealed class SchedulingPlanner : IReplicaPlanner
                 case Stop stop:
                     actions.Add(new StopOn(stop.Replica, stop.Node, stop.Reason));
                     break;
+                case Place place when desired.Find(place.Service) is { } entry && entry.Spec.Stateful && input.Unaccounted.Count > 0:
+                    deferred.Add(new Deferred(place.Replica,
+                        $"stateful: not started while the replicas of {string.Join(", ", input.Unaccounted)} are unknown (it may still run this one)"));
+                    break;
                 case Place place when desired.Find(place.Service) is { } entry:
                     actions.Add(new StartOn(place.Replica, place.Node, entry.Spec, entry.Generation, place.Replaces));
+                    break;
+                case Migrate move when desired.Find(move.Replica.Service) is { } entry && entry.Spec.Stateful && input.Unaccounted.Count > 0:
+                    deferred.Add(new Deferred(move.Replica, $"stateful move waits until the replicas of {string.Join(", ", input.Unaccounted)} are known"));
                     break;
                 case Migrate move when desired.Find(move.Replica.Service) is { } entry:
                     actions.Add(new MigrateOn(move.Replica, move.From, move.To, NewReplicaId(move.Replica.Service, input, random),

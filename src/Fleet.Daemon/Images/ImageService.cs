@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text.Json;
 using Fleet.Build;
 using Fleet.Core.Ids;
+using Fleet.Core.Specs;
 using Fleet.Images.Distribution;
 using Fleet.Images.Oci;
 using Fleet.Images.Store;
@@ -14,12 +15,14 @@ internal sealed record ImageSummary(string Reference, string Digest, long Size, 
 
 /// <summary>
 /// ImageService is the node's side of the image verbs over its one <see cref="ContentStore"/>:
-/// list and untag, build from an uploaded context, push to and pull from registries (plain HTTP
-/// only for loopback registries, as <see cref="RegistryHosts"/> decides).
+/// list and untag, build from an uploaded context, push to and pull from registries with the
+/// cluster file's <paramref name="registrySettings"/> — the same the replica driver pulls with
+/// (plain HTTP only for loopback registries and those named insecure, as
+/// <see cref="RegistryHosts"/> decides). The node's registry (served under /v2/ on the http port,
+/// named <paramref name="registryHost"/>) shares the store: its tags are listed as
+/// <c>HOST/REPOSITORY:TAG</c>.
 /// </summary>
-/// The node's registry (served under /v2/ on the http port, named <paramref name="registryHost"/>)
-/// shares the store: its tags are listed as <c>HOST/REPOSITORY:TAG</c>.
-internal sealed class ImageService(ContentStore store, NodePaths paths, string registryHost, ILogger<ImageService> logger)
+internal sealed class ImageService(ContentStore store, NodePaths paths, string registryHost, RegistrySettings registrySettings, ILogger<ImageService> logger)
 {
     private readonly RegistryTags _registryTags = new(store);
 
@@ -90,7 +93,7 @@ internal sealed class ImageService(ContentStore store, NodePaths paths, string r
     /// <summary>PullAsync pulls into the store and tags; its duration feeds the pull histogram.</summary>
     public async Task<Digest> PullAsync(ImageReference reference, IProgress<PullProgress> progress, CancellationToken cancellationToken)
     {
-        using var client = new RegistryClient();
+        using var client = new RegistryClient(new RegistryClientOptions { Settings = registrySettings });
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var pulled = await new ImagePuller(store, client).PullAsync(reference, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
         FleetMetrics.ObserveImagePull(System.Diagnostics.Stopwatch.GetElapsedTime(started));
@@ -101,7 +104,7 @@ internal sealed class ImageService(ContentStore store, NodePaths paths, string r
     public async Task<Digest> PushAsync(ImageReference reference, IProgress<PullProgress> progress, CancellationToken cancellationToken)
     {
         var record = Find(reference) ?? throw new KeyNotFoundException($"no image {reference} in this node's store (build or pull it first)");
-        using var client = new RegistryClient();
+        using var client = new RegistryClient(new RegistryClientOptions { Settings = registrySettings });
         return await new ImagePusher(store, client).PushAsync(record.TargetDigest, reference, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 

@@ -80,27 +80,34 @@ public sealed partial class BridgeNetwork : IReplicaNetwork
     {
         HostGatewayRoutes.Remove(_routesFile, Bridge, null);
         var rules = NatRules.Remove(Bridge);
-        if (Directory.Exists(BridgeSysPath))
+        if (LinkExists())
         {
             HostCommand.Check("ip", "link", "delete", Bridge);
         }
         Log.TornDown(_logger, Bridge, rules);
     }
 
-    private string BridgeSysPath => $"/sys/class/net/{Bridge}";
+    // Links are asked of `ip`, not read from /sys/class/net: sysfs shows the network namespace it
+    // was mounted in, which is not fleetd's own when fleetd runs in a namespace of its own (a node
+    // per namespace, `nsenter --net`) without a sysfs of its own.
+    private bool LinkExists() => HostCommand.Run("ip", "-o", "link", "show", "dev", Bridge).Succeeded;
+
+    private bool LinkIsBridge() =>
+        HostCommand.Run("ip", "-o", "link", "show", "type", "bridge").StandardOutput.Split('\n')
+            .Any(line => line.Split(':', 3) is [_, var name, _] && name.Trim() == Bridge);
 
     private void Prepare(CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(BridgeSysPath))
+        if (!LinkExists())
         {
             // Another fleetd (or the runtime) may create it at the same moment; "exists" is fine.
             var created = HostCommand.Run("ip", "link", "add", "name", Bridge, "type", "bridge");
-            if (!created.Succeeded && !Directory.Exists(BridgeSysPath))
+            if (!created.Succeeded && !LinkExists())
             {
                 throw new InvalidOperationException($"cannot create bridge {Bridge}: {created.StandardError}");
             }
         }
-        if (!Directory.Exists(Path.Combine(BridgeSysPath, "bridge")))
+        if (!LinkIsBridge())
         {
             throw new InvalidOperationException($"interface {Bridge} exists but is not a bridge; choose another bridge name");
         }

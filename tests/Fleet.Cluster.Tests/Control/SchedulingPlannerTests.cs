@@ -64,8 +64,10 @@ public sealed class SchedulingPlannerTests
             return this;
         }
 
+        public IReadOnlyList<string> Unaccounted { get; set; } = [];
+
         public ReplicaPlan Plan(int seed = 1) => new SchedulingPlanner().Plan(
-            new PlanInput(Desired, Observed, Pending, Observed.Nodes.Values.Select(n => n.Name).ToList(), Superseded, T0), new Random(seed));
+            new PlanInput(Desired, Observed, Pending, Observed.Nodes.Values.Select(n => n.Name).ToList(), Superseded, T0) { Unaccounted = Unaccounted }, new Random(seed));
     }
 
     private static IReadOnlyList<StartOn> Starts(ReplicaPlan plan) => plan.Actions.OfType<StartOn>().ToList();
@@ -112,6 +114,24 @@ public sealed class SchedulingPlannerTests
         Assert.True(Starts(plan).Count == Math.Max(0, desired - running - pending), scenario);
         Assert.True(Stops(plan).Count == Math.Max(0, running + pending - desired), scenario);
         Assert.All(Starts(plan), s => Assert.Equal(1, s.Generation));
+    }
+
+    [Fact]
+    public void No_stateful_replica_starts_while_a_members_replicas_are_unknown_but_stateless_ones_do()
+    {
+        var world = new World().Apply(Specs.Service(replicas: 2)).Apply(Specs.Service(name: "db", replicas: 1) with { Stateful = true })
+            .Report(Node(Node1)).Report(Node(Node2));
+        world.Unaccounted = ["member 10.0.0.3:4053"];
+
+        var plan = world.Plan();
+
+        Assert.Equal(["web", "web"], Starts(plan).Select(s => s.Id.Service.Value));
+        var deferred = Assert.Single(plan.Deferred);
+        Assert.Equal("db", deferred.Replica?.Service.Value);
+        Assert.Contains("member 10.0.0.3:4053", deferred.Reason, StringComparison.Ordinal);
+
+        world.Unaccounted = [];
+        Assert.Contains(Starts(world.Plan()), s => s.Id.Service.Value == "db");
     }
 
     [Fact]

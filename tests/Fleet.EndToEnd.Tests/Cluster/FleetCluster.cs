@@ -27,6 +27,12 @@ internal sealed record FleetClusterOptions
     /// <summary>ClusterSettings are extra top-level blocks of cluster.yaml (e.g. `autoscaler: { interval: 1s }\n`); none by default.</summary>
     public string ClusterSettings { get; init; } = "";
 
+    /// <summary>
+    /// Lan puts every node in a network namespace of its own on a test LAN (<see cref="TestLan"/>),
+    /// as if on its own machine, instead of 127.0.0.N: for tests that pull a node's cable.
+    /// </summary>
+    public bool Lan { get; init; }
+
     /// <summary>Launched, when set, is called right after each node's fleetd was started (before it is ready), e.g. to put it in a cgroup.</summary>
     public Action<FleetNode>? Launched { get; init; }
 }
@@ -49,20 +55,33 @@ internal sealed class FleetCluster : IDisposable
         Options = options;
         Root = Directory.CreateTempSubdirectory("fleet-e2e-cluster-").FullName;
         ConfigFile = Path.Combine(Root, "cluster.yaml");
+        LanNetwork = options.Lan ? new TestLan(options.Nodes) : null;
         for (var i = 0; i < options.Nodes; i++)
         {
             var name = $"node{i + 1}";
             _nodes.Add(FleetNode.Member(
                 options.Driver,
                 Path.Combine(Root, name),
-                $"127.0.0.{i + 1}",
+                LanNetwork?.Address(i + 1) ?? $"127.0.0.{i + 1}",
                 name,
-                ["--config", ConfigFile, "--node", name, .. options.Extra]));
+                ["--config", ConfigFile, "--node", name, .. options.Extra],
+                LanNetwork?.Namespace(i + 1)));
         }
         System.IO.File.WriteAllText(ConfigFile, ClusterYaml());
     }
 
     public FleetClusterOptions Options { get; }
+
+    /// <summary>LanNetwork is the test LAN the nodes are on (<see cref="FleetClusterOptions.Lan"/>), else null.</summary>
+    public TestLan? LanNetwork { get; }
+
+    /// <summary>Unplug pulls <paramref name="node"/>'s cable (a <see cref="FleetClusterOptions.Lan"/> cluster only).</summary>
+    public void Unplug(FleetNode node) =>
+        (LanNetwork ?? throw new InvalidOperationException("Unplug needs a cluster on a test LAN")).Down(_nodes.IndexOf(node) + 1);
+
+    /// <summary>Plug puts <paramref name="node"/>'s cable back.</summary>
+    public void Plug(FleetNode node) =>
+        (LanNetwork ?? throw new InvalidOperationException("Plug needs a cluster on a test LAN")).Up(_nodes.IndexOf(node) + 1);
 
     public string Root { get; }
 
@@ -201,6 +220,14 @@ internal sealed class FleetCluster : IDisposable
         }
         try
         {
+            LanNetwork?.Dispose();
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add(e.Message);
+        }
+        try
+        {
             Directory.Delete(Root, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -231,6 +258,11 @@ internal sealed class FleetCluster : IDisposable
         yaml.Append(CultureInfo.InvariantCulture, $"kind: Cluster\nname: e2e-{Guid.NewGuid().ToString("N")[..6]}\n");
         yaml.Append("persistence:\n").Append(Options.Persistence);
         yaml.Append(Options.ClusterSettings);
+        if (LanNetwork is not null)
+        {
+            // Off the loopback, a registry over plain HTTP must be named (as with Docker's insecure-registries).
+            yaml.Append(CultureInfo.InvariantCulture, $"registry:\n  insecure: [{string.Join(", ", _nodes.Select(n => $"\"{n.RegistryHost}\""))}]\n");
+        }
         yaml.Append("nodes:\n");
         for (var i = 0; i < _nodes.Count; i++)
         {

@@ -52,7 +52,8 @@ public sealed class NodeFailureTests
     {
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member: it hosts the controller
-        controlNode.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), image: image, replicas: 6)));
+        var webPort = FleetdProcess.FreePort();
+        controlNode.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(webPort, image: image, replicas: 6)));
         controlNode.CtlOk("apply", "-f", cluster.File("db.yaml",
             HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "db", image: image, replicas: 1)
             + "stateful: true\nplacement:\n  constraints: [\"zone != z1\"]\n"));
@@ -122,10 +123,17 @@ public sealed class NodeFailureTests
         cluster.Eventually(() => controlNode.Fleetd.Log.Contains($"agent of node {frozen.Name} reported", StringComparison.Ordinal),
             () => $"{frozen.Name}'s new agent reporting", TimeSpan.FromSeconds(30));
 
+        // Its routing mesh serves the published port again, from its new app.
+        cluster.Eventually(() => HelloWeb.Get(frozen.Address, webPort) is not null,
+            () => $"web answering through the mesh of the rejoined {frozen.Name} on {frozen.Address}:{webPort}", TimeSpan.FromSeconds(30));
+
         // 3. Dead machine: kill -9 of the other worker's fleetd and all its containers → 6 web
-        // replicas running again on the two nodes left, and db back on the rejoined node.
+        // replicas running again on the two nodes left, and db back on the rejoined node; requests
+        // through the mesh of both nodes left keep being answered meanwhile.
         var dead = other;
         var deadIds = cluster.Replicas().Where(r => r.Node == dead.Name).Select(r => r.Id).ToHashSet();
+        using var load = new MeshLoad([controlNode.Address, frozen.Address], webPort, TimeSpan.FromMinutes(2));
+        Thread.Sleep(500);
         var clockDead = Stopwatch.StartNew();
         dead.KillMachine();
         cluster.Eventually(() =>
@@ -135,6 +143,10 @@ public sealed class NodeFailureTests
             },
             () => $"6 healthy web replicas off {dead.Name}: {Describe(cluster.Replicas())}", FailOver);
         var webFailOver = clockDead.Elapsed;
+        Thread.Sleep(1000);
+        var tallies = load.Stop();
+        Assert.True(tallies.Values.All(t => t.Failures.Count == 0 && t.Answered >= 5),
+            $"requests through the mesh while {dead.Name} died: {MeshLoad.Describe(tallies)}\n{cluster.LogTails()}");
         cluster.Eventually(() => Running(cluster, "db").Count(r => r.Node == frozen.Name && r.State == "healthy") == 1,
             () => $"db back on {frozen.Name}: {Describe(cluster.Replicas("db"))}", FailOver);
         Assert.True(webFailOver < TimeSpan.FromSeconds(30), $"web took {webFailOver.TotalSeconds:0.0}s to be healthy elsewhere");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Fleet.Runtime;
 using Xunit.Abstractions;
 
@@ -13,15 +12,10 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 /// and starts the replica elsewhere only after its fence margin, and when the link is back the
 /// node rejoins with exactly one copy left in the cluster.
 /// <para>
-/// The cut: every node's fleetd runs in its own cgroup (cgroup v2), and two iptables rules on
-/// the loopback drop (1) whatever the cut node's processes send (<c>-m cgroup --path</c>: its
-/// Akka connections in and out, whoever opened them) and (2) whatever anyone sends to its
-/// cluster port (no new connection reaches it). The other nodes keep talking to each other.
-/// (The issue asks for a network namespace per node. `ip netns exec` remounts /sys for the
-/// namespace, which hides this machine's cgroup v1 mounts under /sys/fs/cgroup that the runtime
-/// needs, and fleetd is started by the shared harness without a wrapper; the cgroup-keyed cut
-/// gives the same partition — Akka traffic both ways — with the harness and fleetd unchanged.)
-/// The rules carry a comment with the run's prefix and are removed in finally; the cgroups too.
+/// The cut is the one the issue names: every node runs in a network namespace of its own on a
+/// test LAN (<see cref="TestLan"/>: one host bridge, a veth per node), and the cut node's link
+/// is taken down — its cable pulled. Its fleetd and containers keep running and see the rest of
+/// the cluster vanish, as the others see it vanish. Putting the link back up heals the cut.
 /// </para>
 /// </summary>
 public sealed class PartitionTests(ITestOutputHelper output)
@@ -31,33 +25,31 @@ public sealed class PartitionTests(ITestOutputHelper output)
     [Fact]
     public void A_cut_off_node_never_leads_to_a_second_copy_of_a_stateful_replica()
     {
-        var cut = new Partition();
-        FleetCluster? cluster = null;
+        var cluster = FleetCluster.Start(new FleetClusterOptions { Lan = true });
         try
         {
-            cluster = FleetCluster.Start(new FleetClusterOptions { Launched = cut.Adopt });
-            CutAndHeal(cluster, cut);
+            CutAndHeal(cluster);
         }
         catch
         {
             // The failure is what matters; a cleanup that also fails must not hide it.
-            cut.Heal();
             try
             {
-                cluster?.Dispose();
+                foreach (var node in cluster.Nodes)
+                {
+                    cluster.Plug(node);
+                }
+                cluster.Dispose();
             }
             catch (InvalidOperationException)
             {
             }
-            cut.Dispose();
             throw;
         }
-        cut.Heal();
         cluster.Dispose();
-        cut.Dispose();
     }
 
-    private void CutAndHeal(FleetCluster cluster, Partition partition)
+    private void CutAndHeal(FleetCluster cluster)
     {
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member hosts the controller; db is kept off it
@@ -70,7 +62,7 @@ public sealed class PartitionTests(ITestOutputHelper output)
 
         using var watch = new CopyWatch(cluster.Nodes, "db-");
         var clock = Stopwatch.StartNew();
-        partition.Cut(cutNode);
+        cluster.Unplug(cutNode);
 
         // The majority downs the cut node and, after the fence margin, starts db on the other worker;
         // the cut node downs itself and stops its copy.
@@ -85,7 +77,7 @@ public sealed class PartitionTests(ITestOutputHelper output)
         // Reconnect: the cut node's new ActorSystem joins again (its new agent reports to the
         // controller); one copy remains, on the other worker.
         var reports = Count(controlNode.Fleetd.Log, $"agent of node {cutNode.Name} reported");
-        partition.Heal();
+        cluster.Plug(cutNode);
         cluster.Eventually(() => Count(controlNode.Fleetd.Log, $"agent of node {cutNode.Name} reported") > reports,
             () => $"{cutNode.Name} rejoined: {cluster.Live.Ctl("get", "nodes").Stdout}", TimeSpan.FromSeconds(90));
         Assert.Contains("building a new one to rejoin", cutNode.Fleetd.Log, StringComparison.Ordinal);
@@ -210,84 +202,6 @@ public sealed class PartitionTests(ITestOutputHelper output)
         {
             _stop.Cancel();
             _thread.Join(TimeSpan.FromSeconds(10));
-        }
-    }
-
-    /// <summary>
-    /// Partition puts each fleetd in its own cgroup v2 group as it starts (before it opens a
-    /// socket) and cuts one node off with iptables rules tagged with the run's prefix.
-    /// </summary>
-    private sealed class Partition : IDisposable
-    {
-        private readonly string _prefix = "ft" + Guid.NewGuid().ToString("N")[..6];
-        private readonly string _cgroupRoot = Cgroup2Root();
-        private readonly Dictionary<string, string> _groups = []; // node name → path relative to the cgroup2 root
-        private readonly List<string[]> _rules = [];
-
-        public void Adopt(FleetNode node)
-        {
-            var group = $"/{_prefix}-{node.Name}";
-            Directory.CreateDirectory(_cgroupRoot + group);
-            _groups[node.Name] = group;
-            System.IO.File.WriteAllText(Path.Combine(_cgroupRoot + group, "cgroup.procs"), FleetNode.Num(node.Fleetd.Pid));
-        }
-
-        public void Cut(FleetNode node)
-        {
-            var comment = $"{_prefix} partition test: cut {node.Name}";
-            // Whatever the cut node's processes send on the loopback (its Akka connections, both ways).
-            Add(["-o", "lo", "-p", "tcp", "-m", "cgroup", "--path", _groups[node.Name], "-m", "comment", "--comment", comment, "-j", "DROP"]);
-            // Whatever anyone sends to its cluster port (no connection reaches it).
-            Add(["-o", "lo", "-p", "tcp", "--dport", FleetNode.Num(node.Ports.Cluster), "-m", "comment", "--comment", comment, "-j", "DROP"]);
-        }
-
-        public void Heal()
-        {
-            foreach (var rule in _rules)
-            {
-                var (code, output) = FleetNode.Run("iptables", ["-D", "OUTPUT", .. rule]);
-                Assert.True(code == 0, $"iptables -D OUTPUT {string.Join(' ', rule)}: {output}");
-            }
-            _rules.Clear();
-        }
-
-        private void Add(string[] rule)
-        {
-            var (code, output) = FleetNode.Run("iptables", ["-I", "OUTPUT", "1", .. rule]);
-            Assert.True(code == 0, $"iptables -I OUTPUT {string.Join(' ', rule)}: {output}");
-            _rules.Add(rule);
-        }
-
-        /// <summary>Dispose removes the rules and the cgroups (after the cluster stopped; anything left is moved to the root first).</summary>
-        public void Dispose()
-        {
-            Heal();
-            var problems = new StringBuilder();
-            foreach (var group in _groups.Values)
-            {
-                var dir = _cgroupRoot + group;
-                try
-                {
-                    foreach (var pid in System.IO.File.ReadAllLines(Path.Combine(dir, "cgroup.procs")).Where(l => l.Length > 0))
-                    {
-                        System.IO.File.WriteAllText(Path.Combine(_cgroupRoot, "cgroup.procs"), pid);
-                    }
-                    Directory.Delete(dir);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    problems.Append(CultureInfo.InvariantCulture, $"cannot remove cgroup {dir}: {e.Message}\n");
-                }
-            }
-            var left = FleetNode.Run("iptables", ["-S", "OUTPUT"]).Output.Split('\n').Where(l => l.Contains(_prefix, StringComparison.Ordinal)).ToList();
-            Assert.True(problems.Length == 0 && left.Count == 0, $"{problems}{string.Join("\n", left)}");
-        }
-
-        /// <summary>Cgroup2Root is where the unified (v2) hierarchy is mounted; the test needs it for `-m cgroup --path`.</summary>
-        private static string Cgroup2Root()
-        {
-            var mount = System.IO.File.ReadAllLines("/proc/self/mounts").Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > 2 && f[2] == "cgroup2");
-            return mount?[1] ?? throw new InvalidOperationException("no cgroup2 hierarchy is mounted: the partition test needs one (iptables -m cgroup --path)");
         }
     }
 }
