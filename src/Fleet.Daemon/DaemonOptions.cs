@@ -76,6 +76,8 @@ public sealed record DaemonOptions
 
     /// <summary>Rebalance is the cluster file's `rebalance:` block for this node's controller; the defaults without a file.</summary>
     public RebalanceSettings Rebalance { get; init; } = new();
+    /// <summary>Autoscaler is the cluster file's autoscaler settings (evaluation and sample intervals, window); the defaults without a file.</summary>
+    public AutoscalerSettings Autoscaler { get; init; } = new();
 
     /// <summary>
     /// Resolve merges defaults, the cluster file and the flags. It returns null and fills
@@ -190,6 +192,7 @@ public sealed record DaemonOptions
             Persistence = cluster?.Persistence ?? new PersistenceSpec(),
             Registry = cluster?.Registry ?? new RegistrySettings(),
             Rebalance = cluster?.Rebalance ?? new RebalanceSettings(),
+            Autoscaler = cluster?.Autoscaler ?? new AutoscalerSettings(),
             Driver = args.Driver,
             LogFormat = args.LogFormat,
             Bridge = bridge,

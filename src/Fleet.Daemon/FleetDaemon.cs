@@ -5,6 +5,7 @@ using Fleet.Cluster.Agent;
 using Fleet.Cluster.Hosting;
 using Fleet.Core.Specs;
 using Fleet.Daemon.Api;
+using Fleet.Daemon.Autoscaling;
 using Fleet.Daemon.Mesh;
 using Fleet.Registry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -54,6 +55,7 @@ public static class FleetDaemon
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddFleetMesh(options);
+        builder.Services.AddFleetAutoscaling(options);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ApiMetricsInterceptor>());
         builder.Services.AddFleetNodeServices(options);
         builder.Services.AddAkka(FleetNodeOptions.SystemName, (akka, services) =>
@@ -74,7 +76,7 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
-                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile, Rebalance = options.Rebalance },
+                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile, Rebalance = options.Rebalance, Autoscaler = options.Autoscaler },
                 ContainerSubnet = options.Driver == DriverKind.Container ? options.Subnet.ToString() : null,
                 Driver = options.Driver switch
                 {

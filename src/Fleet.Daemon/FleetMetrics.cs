@@ -114,6 +114,7 @@ internal static class FleetMetrics
                 ReplicaRestarts.WithLabels(replica.Id.ToString(), replica.Service.Value).Set(replica.Restarts);
             }
             Prune(ReplicaRestarts, ids);
+            await Autoscaling.AutoscaleMetricsExport.CollectAsync(controller, cancellationToken);
         }
         catch (AskTimeoutException)
         {

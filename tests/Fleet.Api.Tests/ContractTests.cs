@@ -15,7 +15,8 @@ public sealed class ContractTests
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
              "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
              "Cordon", "Uncordon", "Drain",
-             "RolloutStatus", "RolloutHistory", "RolloutUndo"],
+             "RolloutStatus", "RolloutHistory", "RolloutUndo",
+             "GetAutoscale"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }

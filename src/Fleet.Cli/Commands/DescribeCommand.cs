@@ -46,6 +46,7 @@ public static class DescribeCommand
             stdout.WriteLine($"Ports:       {Output.Dash(string.Join(", ", s.Ports))}");
             stdout.WriteLine($"Created:     {Output.Time(s.CreatedAt)} ({Output.Age(s.CreatedAt, now)} ago)");
             stdout.WriteLine($"Updated:     {Output.Time(s.UpdatedAt)} ({Output.Age(s.UpdatedAt, now)} ago)");
+            await AutoscaleView.WriteAsync(client, options, name, stdout, now);
             stdout.WriteLine("Spec:");
             foreach (var line in response.SpecJson.Split('\n'))
             {

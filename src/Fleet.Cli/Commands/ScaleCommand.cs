@@ -40,6 +40,12 @@ public static class ScaleCommand
         {
             var response = await client.ScaleAsync(new ScaleRequest { Service = name, Replicas = replicas }, options);
             await stdout.WriteLineAsync($"service/{response.Result.Service} {(response.Result.Outcome == "unchanged" ? "unchanged" : "scaled")} to {replicas} (generation {response.Result.Generation})");
+            // With autoscaling on, the server says where the autoscaler goes on from.
+            var autoscaled = response.Result.Message.IndexOf("; the autoscaler", StringComparison.Ordinal);
+            if (autoscaled >= 0)
+            {
+                await stdout.WriteLineAsync(response.Result.Message[(autoscaled + 2)..]);
+            }
             return ExitCodes.Ok;
         });
 }

@@ -67,7 +67,10 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             RememberUnschedulable();
             AskAgentsForInventory();
             Timers.StartPeriodicTimer(ReconcileTimer, Reconcile.Instance, _settings.ReconcileInterval);
+            StartAutoscaler();
         });
+
+        ReceiveAutoscale();
 
         Command<IServiceCommand>(HandleCommand);
         Command<INodeCommand>(HandleNodeCommand);

@@ -41,6 +41,11 @@ public sealed record ControllerSettings
 
     /// <summary>Rebalance is cluster.yaml's `rebalance:` block: when and how replicas are evened out after a node joins or is uncordoned.</summary>
     public Fleet.Core.Specs.RebalanceSettings Rebalance { get; init; } = new();
+    /// <summary>Autoscaler is how often services with `autoscale:` are evaluated and over how long a window (cluster.yaml `autoscaler:`).</summary>
+    public Fleet.Core.Specs.AutoscalerSettings Autoscaler { get; init; } = new();
+
+    /// <summary>AutoscalerLimits are the autoscaler's tolerance and rate limits (the Kubernetes HPA's defaults).</summary>
+    public Fleet.Scheduling.Autoscaling.AutoscalerOptions AutoscalerLimits { get; init; } = new();
 
     /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;

@@ -102,6 +102,7 @@ public static class FleetJson
                 "rolled-out" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutComplete>(options),
                 "rollout-failed" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutFailed>(options),
                 "rolled-back" => tagged.Event.Deserialize<RolloutEvents.ServiceRolledBack>(options),
+                "autoscaled" => tagged.Event.Deserialize<ServiceEvents.ServiceAutoscaled>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }
@@ -137,6 +138,7 @@ public static class FleetJson
                 "rolled-out" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutComplete>(options),
                 "rollout-failed" => tagged.Event.Deserialize<RolloutEvents.ServiceRolloutFailed>(options),
                 "rolled-back" => tagged.Event.Deserialize<RolloutEvents.ServiceRolledBack>(options),
+                "autoscaled" => tagged.Event.Deserialize<ServiceEvents.ServiceAutoscaled>(options),
                 "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
                 "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
                 "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),

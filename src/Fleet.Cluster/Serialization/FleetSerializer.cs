@@ -70,6 +70,10 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(RolloutProtocol.Undo)] = "rollout.undo",
         [typeof(RolloutProtocol.GetRollout)] = "q.rollout",
         [typeof(RolloutProtocol.RolloutResponse)] = "r.rollout",
+        [typeof(ServiceEvents.ServiceAutoscaled)] = "svc.autoscaled",
+        [typeof(AutoscaleProtocol.UsageSample)] = "agent.usage",
+        [typeof(AutoscaleProtocol.GetAutoscale)] = "q.autoscale",
+        [typeof(AutoscaleProtocol.AutoscaleResponse)] = "r.autoscale",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

@@ -22,6 +22,8 @@ public sealed record ClusterSpec
 
     /// <summary>Rebalance says how replicas are evened out when a node joins or is uncordoned.</summary>
     public RebalanceSettings Rebalance { get; init; } = new();
+    /// <summary>Autoscaler is how often the autoscaler evaluates and samples (`autoscaler:`); the defaults when absent.</summary>
+    public AutoscalerSettings Autoscaler { get; init; } = new();
 
     /// <summary>FindNode returns the entry of <paramref name="name"/>, or null.</summary>
     public NodeSpec? FindNode(NodeName name) => Nodes.FirstOrDefault(n => n.Name == name);

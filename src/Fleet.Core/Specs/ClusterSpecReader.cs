@@ -12,7 +12,7 @@ namespace Fleet.Core.Specs;
 /// </summary>
 internal sealed partial class ClusterSpecReader(FieldReader reader)
 {
-    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry", "rebalance"];
+    private static readonly string[] TopKeys = ["kind", "name", "nodes", "persistence", "registry", "rebalance", "autoscaler"];
 
     private static readonly Dictionary<string, NodeRole> RoleWords = new(StringComparer.Ordinal)
     {
@@ -43,12 +43,13 @@ internal sealed partial class ClusterSpecReader(FieldReader reader)
         var persistence = top.Get("persistence") is { } p ? ReadPersistence(p) : new PersistenceSpec();
         var registry = top.Get("registry") is { } r ? ReadRegistry(r) : new RegistrySettings();
         var rebalance = top.Get("rebalance") is { } b ? ReadRebalance(b) : new RebalanceSettings();
+        var autoscaler = top.Get("autoscaler") is { } a ? ReadAutoscaler(a) : new AutoscalerSettings();
 
-        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null || rebalance is null)
+        if (reader.ErrorCount > errorsBefore || name is null || nodes is null || persistence is null || registry is null || rebalance is null || autoscaler is null)
         {
             return null;
         }
-        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry, Rebalance = rebalance };
+        return new ClusterSpec { Name = name, Nodes = nodes, Persistence = persistence, Registry = registry, Rebalance = rebalance, Autoscaler = autoscaler };
     }
 
     private List<NodeSpec>? ReadNodes(YNode node)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Fleet.Core.Ids;
+using Fleet.Core.Quantities;
 using Fleet.Core.Specs;
 
 namespace Fleet.Core.State;
@@ -139,6 +140,12 @@ public sealed record DesiredState
                 Generation = scaled.Generation,
                 UpdatedAt = scaled.At,
             }),
+            ServiceEvents.ServiceAutoscaled autoscaled when Find(autoscaled.Service) is { } entry => Services.SetItem(autoscaled.Service.Value, entry with
+            {
+                Spec = entry.Spec with { Replicas = autoscaled.Replicas },
+                Generation = autoscaled.Generation,
+                UpdatedAt = autoscaled.At,
+            }),
             ServiceEvents.ServiceDeleted deleted => Services.Remove(deleted.Service.Value),
             RolloutEvents.ServiceRolledBack back => Apply(new ServiceEvents.ServiceApplied(back.Spec, back.Generation, back.At)).Services,
             _ => Services,
@@ -212,7 +219,11 @@ public sealed record DesiredState
         }
         var generation = existing.Generation + 1;
         var scaled = new ServiceEvents.ServiceScaled(scale.Service, scale.Replicas, existing.Spec.Replicas, generation, scale.At);
-        return (new CommandResult(CommandOutcome.Updated, scale.Service, generation, $"service {scale.Service} scaled to {scale.Replicas}"), [scaled]);
+        // With autoscaling on, the count set is where the autoscaler continues from: say so.
+        var continues = existing.Spec.Autoscale is { } policy
+            ? $"; the autoscaler continues from {scale.Replicas} within {policy.Min}..{policy.Max} (scale-down after the {DurationText.Format(policy.ScaleDownDelay)} stabilization window)"
+            : "";
+        return (new CommandResult(CommandOutcome.Updated, scale.Service, generation, $"service {scale.Service} scaled to {scale.Replicas}{continues}"), [scaled]);
     }
 
     private (CommandResult, IReadOnlyList<IServiceEvent>) DecideDelete(ServiceCommands.Delete delete)

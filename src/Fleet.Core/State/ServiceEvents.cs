@@ -39,6 +39,12 @@ public static class ServiceEvents
     /// </summary>
     public sealed record ServiceUnschedulable(ServiceName Service, int Count, IReadOnlyList<string> Reasons, long Generation, DateTimeOffset At) : IServiceEvent;
 
+    /// <summary>
+    /// ServiceAutoscaled records a replica count the autoscaler chose, with its reason ("web 3 → 7:
+    /// cpu 140 % of target 60 %"); it changes the desired count like <see cref="ServiceScaled"/>.
+    /// </summary>
+    public sealed record ServiceAutoscaled(ServiceName Service, int Replicas, int PreviousReplicas, string Reason, long Generation, DateTimeOffset At) : IServiceEvent;
+
     /// <summary>Describe is the one-line text of an event, as `fleetctl events` prints it.</summary>
     public static string Describe(IServiceEvent e) => e switch
     {
@@ -47,13 +53,14 @@ public static class ServiceEvents
         ServiceScaled { Reason: { } reason } => reason,
         ServiceScaled s => $"service {s.Service} scaled from {s.PreviousReplicas} to {Replicas(s.Replicas)}",
         ServiceDeleted d => $"service {d.Service} deleted",
+        ServiceAutoscaled a => $"autoscaler: {a.Reason}",
         ServiceUnschedulable u => $"{u.Service}: {Replicas(u.Count)} unschedulable: {(u.Reasons.Count == 0 ? "no worker nodes" : string.Join("; ", u.Reasons))}",
         RebalanceEvents.ReplicaRebalanced r => RebalanceEvents.Describe(r),
         IRolloutEvent r => RolloutEvents.Describe(r),
         _ => $"service {e.Service}: {e.GetType().Name}",
     };
 
-    /// <summary>Kind is the short name of an event, stable for scripts (`applied`, `scaled`, `deleted`, `unschedulable`).</summary>
+    /// <summary>Kind is the short name of an event, stable for scripts (`applied`, `scaled`, `deleted`, `unschedulable`, `autoscaled`).</summary>
     public static string Kind(IServiceEvent e) => e switch
     {
         ServiceApplied => "applied",
@@ -62,6 +69,7 @@ public static class ServiceEvents
         ServiceUnschedulable => "unschedulable",
         RebalanceEvents.ReplicaRebalanced => "rebalanced",
         IRolloutEvent r => RolloutEvents.Kind(r),
+        ServiceAutoscaled => "autoscaled",
         _ => "unknown",
     };
 

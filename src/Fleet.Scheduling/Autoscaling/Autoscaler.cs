@@ -111,6 +111,23 @@ public static class Autoscaler
         return new AutoscaleDecision(service, current, current, $"{service} stays at {N(current)}: {why}", next);
     }
 
+    /// <summary>
+    /// AfterManualScale is the state after `fleetctl scale` set <paramref name="replicas"/>: the
+    /// autoscaler continues from that count. It counts as a recommendation, so a scale-down below
+    /// it waits a full stabilization window (a scale-up still happens at once), and as a scale
+    /// event for the rate limits.
+    /// </summary>
+    public static AutoscalerState AfterManualScale(AutoscalerState state, int previous, int replicas, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return state with
+        {
+            Since = state.Since ?? now,
+            Recommendations = [.. state.Recommendations, new Recommendation(now, replicas)],
+            Events = [.. state.Events, new ScaleEvent(now, previous, replicas)],
+        };
+    }
+
     /// <summary>Recommend computes the largest proposal over the measured targets, with the reason of the one that won.</summary>
     internal static (int Replicas, string Reason) Recommend(AutoscalePolicy policy, int current, AutoscaleMetrics metrics, double tolerance)
     {

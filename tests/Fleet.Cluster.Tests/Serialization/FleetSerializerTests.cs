@@ -114,6 +114,25 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         {
             yield return rollout;
         }
+        // --- autoscale ---
+        var autoscaled = new ServiceEvents.ServiceAutoscaled(Web, 7, 3, "web 3 → 7: cpu 140 % of target 60 %", 6, T0);
+        yield return autoscaled;
+        yield return new ControllerProtocol.EventsResponse([applied, autoscaled]);
+        yield return DesiredState.Empty.Apply(applied).Apply(autoscaled);
+        yield return new AutoscaleProtocol.UsageSample(Node1, T0, [
+            new AutoscaleProtocol.ServiceUsage(Web, 1234, 3, 0, [
+                new AutoscaleProtocol.ReplicaUsage(Replica.Id, 12.5, 24L << 20, 17.25),
+                new AutoscaleProtocol.ReplicaUsage(FailedReplica.Id, 0.125, 0, null),
+            ]),
+            new AutoscaleProtocol.ServiceUsage(ServiceName.Parse("api"), 0, 0, 2, []),
+        ]);
+        yield return new AutoscaleProtocol.UsageSample(Node1, T0, []);
+        yield return new AutoscaleProtocol.GetAutoscale(Web);
+        yield return new AutoscaleProtocol.GetAutoscale(null);
+        yield return new AutoscaleProtocol.AutoscaleResponse([
+            new AutoscaleProtocol.AutoscaleStatus(Web, 1, 10, 7, [new("cpu", 140, 60), new("rps", null, 100)], "web 3 → 7: cpu 140 % of target 60 %", T0, 2, 1),
+            new AutoscaleProtocol.AutoscaleStatus(ServiceName.Parse("api"), 0, 3, 0, [], null, null, 0, 0),
+        ]);
     }
 
     [Fact]
