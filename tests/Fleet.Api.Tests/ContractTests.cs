@@ -15,6 +15,7 @@ public sealed class ContractTests
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
              "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
              "Cordon", "Uncordon", "Drain",
+             "Rebalance", "GetRebalance",
              "RolloutStatus", "RolloutHistory", "RolloutUndo",
              "GetAutoscale"],
             methods);
