@@ -74,7 +74,7 @@ public static class FleetDaemon
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
-                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile },
+                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile, MigrationFinished = FleetMetrics.ObserveMigration },
                 ContainerSubnet = options.Driver == DriverKind.Container ? options.Subnet.ToString() : null,
                 Driver = options.Driver switch
                 {

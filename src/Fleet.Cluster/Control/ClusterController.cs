@@ -68,6 +68,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
 
         Command<IServiceCommand>(HandleCommand);
         Command<INodeCommand>(HandleNodeCommand);
+        RegisterMigrationCommands();
         Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
@@ -405,6 +406,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             .Select(n => n.Name)
             .ToList();
         AdvanceMigrations(now);
+        AdvanceJournaledMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
         var plan = _planner.Plan(new PlanInput(_desired, _observed, pending, workers, _superseded, now) { Migrations = MigrationsInFlight(), FenceMargin = _settings.FenceMargin }, _random);
         var planned = _observed; // stops come first and may forget replicas the starts replace

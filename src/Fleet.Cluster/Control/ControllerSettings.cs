@@ -39,6 +39,9 @@ public sealed record ControllerSettings
     /// </summary>
     public Action<TimeSpan>? ReconcileCompleted { get; init; }
 
+    /// <summary>MigrationFinished is told of every migration that completed or rolled back (fleetd's migration metrics); called on the controller's thread.</summary>
+    public Action<Fleet.Core.State.MigrationRecord>? MigrationFinished { get; init; }
+
     /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -132,6 +132,10 @@ public static class FleetJson
                 "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
                 "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
                 "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),
+                "migration-started" => tagged.Event.Deserialize<MigrationEvents.MigrationStarted>(options),
+                "migration-progressed" => tagged.Event.Deserialize<MigrationEvents.MigrationProgressed>(options),
+                "migration-completed" => tagged.Event.Deserialize<MigrationEvents.MigrationCompleted>(options),
+                "migration-rolled-back" => tagged.Event.Deserialize<MigrationEvents.MigrationRolledBack>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }
@@ -155,9 +159,13 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
 {
     public IReadOnlyList<NodeEntry>? Nodes { get; init; }
 
+    /// <summary>Migrations in flight and recently finished; absent from snapshots written before migration existed.</summary>
+    public IReadOnlyList<MigrationRecord>? Migrations { get; init; }
+
     public static DesiredSnapshot From(DesiredState state) => new(state.Services.Values.ToList(), state.History)
     {
         Nodes = state.Nodes.Values.ToList(),
+        Migrations = state.Migrations.Values.ToList(),
     };
 
     public DesiredState ToState() => DesiredState.Empty with
@@ -165,5 +173,6 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
         Services = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, Services.Select(s => KeyValuePair.Create(s.Name.Value, s))),
         Nodes = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, (Nodes ?? []).Select(n => KeyValuePair.Create(n.Name.Value, n))),
         History = [.. History],
+        Migrations = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, (Migrations ?? []).Select(m => KeyValuePair.Create(m.Id, m))),
     };
 }

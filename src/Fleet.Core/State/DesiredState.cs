@@ -50,6 +50,10 @@ public sealed record DesiredState
     public ImmutableSortedDictionary<string, NodeEntry> Nodes { get; init; } =
         ImmutableSortedDictionary.Create<string, NodeEntry>(StringComparer.Ordinal);
 
+    /// <summary>Migrations are the migrations in flight and the most recent finished ones, by id (<see cref="MigrationBook"/>).</summary>
+    public ImmutableSortedDictionary<string, MigrationRecord> Migrations { get; init; } =
+        ImmutableSortedDictionary.Create<string, MigrationRecord>(StringComparer.Ordinal);
+
     /// <summary>History holds the most recent events (services and nodes), oldest first, at most <see cref="HistoryLimit"/>.</summary>
     public ImmutableList<IClusterEvent> History { get; init; } = [];
 
@@ -143,7 +147,8 @@ public sealed record DesiredState
         {
             history = history.RemoveRange(0, history.Count - HistoryLimit);
         }
-        return this with { Services = services, Nodes = nodes, History = history };
+        var migrations = e is IMigrationEvent migration ? MigrationBook.Apply(Migrations, migration) : Migrations;
+        return this with { Services = services, Nodes = nodes, History = history, Migrations = migrations };
     }
 
     /// <summary>ApplyAll folds several events in order.</summary>
