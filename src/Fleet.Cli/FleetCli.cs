@@ -28,6 +28,7 @@ public static class FleetCli
         root.Subcommands.Add(CordonCommand.Create(stdout, stderr));
         root.Subcommands.Add(CordonCommand.CreateUncordon(stdout, stderr));
         root.Subcommands.Add(DrainCommand.Create(stdout, stderr));
+        root.Subcommands.Add(MigrateCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }

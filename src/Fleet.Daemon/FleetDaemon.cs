@@ -70,7 +70,7 @@ public static class FleetDaemon
                 ClusterPort = options.Ports.Cluster,
                 SeedNodes = options.SeedNodes,
                 Roles = options.Roles,
-                Labels = options.Labels,
+                Labels = Migration.CriuCheck.WithMigrationLabel(options.Labels, options.Driver == DriverKind.Container),
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
@@ -112,6 +112,10 @@ public static class FleetDaemon
             string.Join("+", options.Roles.Order().Select(r => r == NodeRole.ControlPlane ? "control-plane" : "worker")),
             options.Address, options.Ports.Api, options.Ports.Http, options.Ports.Cluster, options.DataDir,
             options.Driver.ToString().ToLowerInvariant());
+        if (options.Driver == DriverKind.Container)
+        {
+            Log.MigrationMode(logger, Migration.CriuCheck.Describe());
+        }
         return app;
     }
 
