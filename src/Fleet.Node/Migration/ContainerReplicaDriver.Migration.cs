@@ -29,6 +29,9 @@ public sealed partial class ContainerReplicaDriver : IMigrationSource
     /// <summary>FenceFile marks, in a replica's directory, that it migrated away and must never resume.</summary>
     public const string FenceFile = "migrated-away";
 
+    /// <summary>IncomingFile marks a replica that is migrating in and whose container has not started yet.</summary>
+    public const string IncomingFile = "migrating-in";
+
     private readonly ConcurrentDictionary<ReplicaId, (MigrationProtocol.MigrationSource From, long RequestedAt)> _incoming = new();
     private readonly ConcurrentDictionary<ReplicaId, Freeze> _frozen = new();
 
@@ -37,10 +40,38 @@ public sealed partial class ContainerReplicaDriver : IMigrationSource
         if (request.MigrateFrom is { } from)
         {
             _incoming[request.Id] = (from, Stopwatch.GetTimestamp());
+            // Until its container starts, a replica migrating in is not one a later fleetd may start from its record.
+            Directory.CreateDirectory(_paths.Replica(request.Id));
+            DurableFile.Replace(Path.Combine(_paths.Replica(request.Id), IncomingFile), System.Text.Encoding.UTF8.GetBytes(from.Migration + "\n"));
         }
     }
 
+    /// <summary>IsUnfinishedIncoming is true for a replica whose migration into this node never reached its start: adoption removes it.</summary>
+    private bool IsUnfinishedIncoming(ReplicaId id) => File.Exists(Path.Combine(_paths.Replica(id), IncomingFile));
+
     private bool IsFrozen(ReplicaId id) => _frozen.ContainsKey(id);
+
+    /// <summary>
+    /// AdoptFrozen takes back a replica an earlier fleetd left frozen: fenced (it migrated away),
+    /// it stays frozen until stopped; a freeze whose lease died with that fleetd is thawed.
+    /// </summary>
+    private void AdoptFrozen(ReplicaId id)
+    {
+        var fence = Path.Combine(_paths.Replica(id), FenceFile);
+        if (File.Exists(fence))
+        {
+            _frozen[id] = new Freeze(File.ReadAllText(fence).Trim()) { Fenced = true };
+            return;
+        }
+        try
+        {
+            _runtime.Resume(id.ToString());
+        }
+        catch (ContainerRuntimeException)
+        {
+            // Gone meanwhile: the watch reports the exit.
+        }
+    }
 
     private bool IsFenced(string id) =>
         (ReplicaId.TryParse(id, out var replica, out _) && _frozen.TryGetValue(replica, out var freeze) && freeze.Fenced)
@@ -279,6 +310,7 @@ public sealed partial class ContainerReplicaDriver : IMigrationSource
                 TreeScan.Remove(aside);
             }
             TreeScan.Remove(Path.Combine(dir, "migrate"));
+            File.Delete(Path.Combine(dir, IncomingFile));
             await RunContainerAsync(slot).ConfigureAwait(false);
         }
         catch (Exception e)
