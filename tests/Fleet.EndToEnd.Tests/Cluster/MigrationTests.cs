@@ -12,7 +12,7 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 /// </summary>
 public sealed class MigrationCluster : IDisposable
 {
-    internal MigrationCluster()
+    public MigrationCluster()
     {
         Cluster = FleetCluster.Start();
         HelloImage = Cluster.HelloWebImage();
@@ -174,7 +174,8 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
             var mesh = old.Node == "node1" ? Cluster.Node("node2").Address : Cluster.Node("node1").Address;
             Cluster.Eventually(() => Get(mesh, port, "/cgi-bin/count") is not null, () => $"counter2 answering through {mesh}:{port}", TimeSpan.FromSeconds(60));
             // 8 MiB in the volume at 1 MiB/s: the transfer takes seconds, long enough to kill the target in it.
-            api.CtlOk("exec", old.Id, "--", "dd", "if=/dev/zero", "of=/data/ballast", "bs=1048576", "count=8");
+            var ballast = CliResult.Run(["exec", "--server", api.Server, old.Id, "--", "dd", "if=/dev/zero", "of=/data/ballast", "bs=1048576", "count=8"]);
+            Assert.True(ballast.ExitCode == 0, $"exec dd: {ballast.Stdout}\n{ballast.Stderr}");
             using var client = new IncrementLoop(mesh, port);
             client.WaitAcknowledged(5, TimeSpan.FromSeconds(60));
             var targetNode = Cluster.Nodes.First(n => n.Name != old.Node && n.Name != "node1" && n.Address != mesh);
@@ -202,6 +203,10 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
             api.Ctl("delete", "service", "counter2");
         }
     }
+
+    [CriuFact]
+    public void Live_memory_migration_with_criu_keeps_the_process_memory() =>
+        Assert.Fail("live memory migration through CRIU is not implemented: Fleet migrates stateful replicas by freeze-and-copy (see docs/architecture.md, Migration)");
 
     private static string? Phase(FleetNode api, string replica) =>
         api.Json("get", "migrations").EnumerateArray().FirstOrDefault(m => m.GetProperty("replica").GetString() == replica) is { ValueKind: JsonValueKind.Object } m
@@ -290,6 +295,47 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
         {
             _stop.Cancel();
             _stop.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// CriuFact is a test that needs CRIU: it is reported skipped, with `criu check`'s reason, on a
+/// machine where CRIU cannot checkpoint (this one: its kernel fails `criu check`) — never passed.
+/// </summary>
+public sealed class CriuFactAttribute : FactAttribute
+{
+    public CriuFactAttribute()
+    {
+        var (usable, detail) = Check();
+        if (!usable)
+        {
+            Skip = $"needs CRIU, and `criu check` fails here ({detail}): stateful replicas migrate by freeze-and-copy instead";
+        }
+    }
+
+    private static (bool Usable, string Detail) Check()
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("criu", "check") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false });
+            if (process is null)
+            {
+                return (false, "criu could not be started");
+            }
+            var stderr = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                process.Kill();
+                return (false, "criu check did not finish within 10 s");
+            }
+            var last = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+            return process.ExitCode == 0 ? (true, "") : (false, last ?? $"exit {process.ExitCode}");
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return (false, "criu is not installed");
         }
     }
 }
