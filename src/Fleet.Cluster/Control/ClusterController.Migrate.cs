@@ -71,7 +71,12 @@ public sealed partial class ClusterController
         {
             return $"node {replica.Node} of {replica.Id} is not reachable";
         }
-        var candidates = MigrationTargets(replica).ToList();
+        var stateful = _desired.Find(replica.Service)!.Spec.Stateful;
+        if (stateful && !CanCarryState(replica.Node))
+        {
+            return $"node {replica.Node} cannot hand over a stateful replica's data (its driver has no freeze-and-copy)";
+        }
+        var candidates = MigrationTargets(replica).Where(n => !stateful || CanCarryState(n)).ToList();
         if (command.To is { } to)
         {
             if (to == replica.Node)
@@ -83,6 +88,7 @@ public sealed partial class ClusterController
                 return !_observed.Nodes.ContainsKey(to.Value) ? $"node {to} not found"
                     : !_agents.ContainsKey(to) ? $"node {to} is not reachable"
                     : _desired.SchedulingOf(to) != NodeScheduling.Schedulable ? $"node {to} is {_desired.SchedulingOf(to).ToString().ToLowerInvariant()}"
+                    : stateful && !CanCarryState(to) ? $"node {to} cannot take a stateful replica's data (its driver has no freeze-and-copy)"
                     : $"node {to} has no room for a replica of {replica.Service}";
             }
             target = to;
@@ -117,6 +123,10 @@ public sealed partial class ClusterController
             .Select(n => n.Name);
     }
 
+    /// <summary>CanCarryState is true for a node whose agent says its driver carries stateful migrations (<see cref="MigrationProtocol.CapabilityLabel"/>).</summary>
+    private bool CanCarryState(NodeName node) =>
+        _observed.Nodes.GetValueOrDefault(node.Value)?.Labels.GetValueOrDefault(MigrationProtocol.CapabilityLabel) == MigrationProtocol.FreezeAndCopy;
+
     private ReplicaId NewReplacementId(ServiceName service)
     {
         while (true)
@@ -143,6 +153,10 @@ public sealed partial class ClusterController
             || !_agents.ContainsKey(status.Node) || !_agents.ContainsKey(to))
         {
             return false;
+        }
+        if (entry.Spec.Stateful && (!CanCarryState(status.Node) || !CanCarryState(to)))
+        {
+            return false; // drain falls back to stop-first: the data stays on the old node
         }
         var now = _clock.GetUtcNow();
         var id = $"mig-{Convert.ToHexStringLower(BitConverter.GetBytes(_random.NextInt64()))[..8]}";
@@ -231,7 +245,8 @@ public sealed partial class ClusterController
     private void Complete(MigrationRecord m, string reason, DateTimeOffset now)
     {
         _superseded.Add(m.Replica);
-        PersistEvents([new MigrationEvents.MigrationCompleted(m.Id, m.Replica, new MigrationTimings { DowntimeMs = m.Mode == MigrationMode.MakeBeforeBreak ? 0 : null }, now)], () =>
+        var timings = m.Mode == MigrationMode.MakeBeforeBreak ? m.Timings with { DowntimeMs = 0 } : m.Timings;
+        PersistEvents([new MigrationEvents.MigrationCompleted(m.Id, m.Replica, timings, now)], () =>
         {
             var done = _desired.Migrations.GetValueOrDefault(m.Id) ?? m;
             _log.Info("migration {0}: {1}; stopping {2} on {3} ({4})", m.Id, reason, m.Replica, m.From, MigrationEvents.Figures(done.Timings));

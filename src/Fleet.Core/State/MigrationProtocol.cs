@@ -12,6 +12,16 @@ namespace Fleet.Core.State;
 /// </summary>
 public static class MigrationProtocol
 {
+    /// <summary>
+    /// CapabilityLabel is the node label an agent sets when its driver can carry stateful
+    /// migrations (value <see cref="FreezeAndCopy"/>); without it on both nodes a stateful
+    /// replica is moved stop-first and its data stays behind.
+    /// </summary>
+    public const string CapabilityLabel = "fleet.io/migration";
+
+    /// <summary>FreezeAndCopy is the value of <see cref="CapabilityLabel"/> for freeze-and-copy.</summary>
+    public const string FreezeAndCopy = "freeze-and-copy";
+
     /// <summary>MigrationSource names what a replacement is filled from: the replica and its node, and a transfer cap.</summary>
     public sealed record MigrationSource(string Migration, ReplicaId Replica, NodeName Node, long? BandwidthBytesPerSecond);
 

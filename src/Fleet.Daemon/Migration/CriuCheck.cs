@@ -12,7 +12,7 @@ namespace Fleet.Daemon.Migration;
 internal static partial class CriuCheck
 {
     /// <summary>MigrationLabel names how stateful replicas migrate on this node.</summary>
-    public const string MigrationLabel = "fleet.io/migration";
+    public const string MigrationLabel = Fleet.Core.State.MigrationProtocol.CapabilityLabel;
 
     /// <summary>CriuLabel says what `criu check` said on this node.</summary>
     public const string CriuLabel = "fleet.io/criu";
@@ -32,7 +32,7 @@ internal static partial class CriuCheck
         }
         var result = new Dictionary<string, string>(labels, StringComparer.Ordinal)
         {
-            [MigrationLabel] = "freeze-and-copy",
+            [MigrationLabel] = Fleet.Core.State.MigrationProtocol.FreezeAndCopy,
             [CriuLabel] = Check().State,
         };
         return result;

@@ -88,7 +88,7 @@ public sealed class MigrationStateMachineTests
             .Apply(new MigrationEvents.MigrationStarted("mig-1", Old, New, Node1, Node2, MigrationMode.FreezeAndCopy, "requested", Specs.Service(), 1, T0))
             .Apply(new MigrationEvents.MigrationProgressed("mig-1", Old, MigrationPhase.Frozen, new MigrationTimings { PreCopyBytes = 100, PreCopyMs = 5 }, T0))
             .Apply(new MigrationEvents.MigrationProgressed("mig-1", Old, MigrationPhase.Committed, new MigrationTimings { PreCopyBytes = 100, FinalCopyBytes = 7, DowntimeMs = 120 }, T0))
-            .Apply(new MigrationEvents.MigrationCompleted("mig-1", Old, new MigrationTimings(), T0.AddSeconds(3)));
+            .Apply(new MigrationEvents.MigrationCompleted("mig-1", Old, new MigrationTimings { PreCopyBytes = 100, PreCopyMs = 5, FinalCopyBytes = 7, FinalCopyMs = 2, DowntimeMs = 120 }, T0.AddSeconds(3)));
         var m = state.Migrations["mig-1"];
         Assert.Equal((MigrationPhase.Completed, 107L, 120.0, 5.0, 3.0), (m.Phase, m.Timings.TotalBytes, m.Timings.DowntimeMs, m.Timings.PreCopyMs, m.DurationSeconds));
         Assert.Equal("moved to node2 as counter-b2b2b", m.Outcome);
