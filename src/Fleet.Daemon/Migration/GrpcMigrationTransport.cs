@@ -77,7 +77,11 @@ internal sealed class GrpcMigrationTransport(PeerNodes peers) : IMigrationTransp
         {
             return await call(client).ConfigureAwait(false);
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.NotFound or StatusCode.InvalidArgument)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            throw new FileNotFoundException($"{source}: {e.Status.Detail}", e);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
         {
             throw new MigrationException($"{source}: {e.Status.Detail}", e);
         }

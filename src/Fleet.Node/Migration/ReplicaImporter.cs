@@ -207,6 +207,11 @@ public sealed class ReplicaImporter
                 }
                 offset = 0;
             }
+            catch (FileNotFoundException) when (!strict)
+            {
+                TreeScan.Remove(local); // removed since the manifest was read (the source runs): gone from the next one too
+                return (received, false);
+            }
             catch (Exception e) when (e is not (MigrationException or OperationCanceledException) && attempt < Attempts)
             {
                 // A broken transfer: resume from what reached the disk.
