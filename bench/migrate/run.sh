@@ -34,6 +34,7 @@ declare -A api http cluster pid
 for n in 1 2; do api[$n]=$(free_port); http[$n]=$(free_port); cluster[$n]=$(free_port); pid[$n]=""; done
 published=$(free_port)
 ctl() { "$fleetctl" "${@:2}" --server "127.0.0.$1:${api[$1]}"; }
+cexec() { local id=$1; shift; "$fleetctl" exec --server "127.0.0.1:${api[1]}" "$id" -- "$@"; }
 declare -A flags
 for n in 1 2; do flags[$n]="--bridge ${prefix}b$n --subnet 10.$((100 + RANDOM % 100)).$n.0/24"; done
 
@@ -135,8 +136,8 @@ fleet_downtimes=(); fleet_gaps=(); fleet_final=()
 for run in $(seq 1 "$RUNS"); do
   read -r id node < <(replica)
   to=$([ "$node" = node1 ] && echo node2 || echo node1)
-  ctl 1 exec "$id" -- sh -c 'dd if=/dev/urandom of=/state/fill bs=1048576 count=50 2>/dev/null; dd if=/dev/urandom of=/data/fill bs=1048576 count=50 2>/dev/null; sync' >/dev/null
-  ctl 1 exec "$id" -- sh -c 'nohup sh -c "while :; do dd if=/dev/urandom of=/data/hot bs=1048576 count=1 2>/dev/null; usleep 100000; done" >/dev/null 2>&1 &' >/dev/null
+  cexec "$id" sh -c 'dd if=/dev/urandom of=/state/fill bs=1048576 count=50 2>/dev/null; dd if=/dev/urandom of=/data/fill bs=1048576 count=50 2>/dev/null; sync' >/dev/null
+  cexec "$id" sh -c 'setsid sh -c "while :; do dd if=/dev/urandom of=/data/hot.new bs=1048576 count=1 2>/dev/null; mv /data/hot.new /data/hot; usleep 100000; done" </dev/null >/dev/null 2>&1 &' >/dev/null
   poll >"$work/client$run.log" & client=$!
   sleep 1
   ctl 1 migrate "$id" --to "$to" --timeout 3m >"$work/migrate$run.log"
