@@ -217,6 +217,10 @@ public sealed partial class ClusterController
     {
         foreach (var m in JournaledInFlight().ToList())
         {
+            if ((!_observed.Nodes.ContainsKey(m.To.Value) || !_observed.Nodes.ContainsKey(m.From.Value)) && now - m.StartedAt < MigrationStateMachine.Timeout)
+            {
+                continue; // a new controller whose agents have not all reported yet: no judgement on a partial picture
+            }
             var replacement = _observed.Replicas.GetValueOrDefault(m.Replacement.ToString());
             var view = new MigrationView(
                 _observed.Replicas.GetValueOrDefault(m.Replica.ToString()),
