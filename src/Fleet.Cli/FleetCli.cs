@@ -30,6 +30,7 @@ public static class FleetCli
         root.Subcommands.Add(DrainCommand.Create(stdout, stderr));
         root.Subcommands.Add(RebalanceCommand.Create(stdout, stderr));
         root.Subcommands.Add(RolloutCommand.Create(stdout, stderr));
+        root.Subcommands.Add(MigrateCommand.Create(stdout, stderr));
         root.Subcommands.Add(VersionCommand.Create(stdout));
         return root;
     }

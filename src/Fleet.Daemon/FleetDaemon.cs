@@ -72,11 +72,11 @@ public static class FleetDaemon
                 ClusterPort = options.Ports.Cluster,
                 SeedNodes = options.SeedNodes,
                 Roles = options.Roles,
-                Labels = options.Labels,
+                Labels = Migration.CriuCheck.WithMigrationLabel(options.Labels, options.Driver == DriverKind.Container),
                 DataDir = options.DataDir,
                 Persistence = options.Persistence.Provider,
                 PostgresConnectionString = options.Persistence.ConnectionString,
-                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile, Rebalance = options.Rebalance, Autoscaler = options.Autoscaler },
+                Controller = new Fleet.Cluster.Control.ControllerSettings { ReconcileCompleted = FleetMetrics.ObserveReconcile, Rebalance = options.Rebalance, Autoscaler = options.Autoscaler, MigrationFinished = FleetMetrics.ObserveMigration },
                 ContainerSubnet = options.Driver == DriverKind.Container ? options.Subnet.ToString() : null,
                 Driver = options.Driver switch
                 {
@@ -114,6 +114,10 @@ public static class FleetDaemon
             string.Join("+", options.Roles.Order().Select(r => r == NodeRole.ControlPlane ? "control-plane" : "worker")),
             options.Address, options.Ports.Api, options.Ports.Http, options.Ports.Cluster, options.DataDir,
             options.Driver.ToString().ToLowerInvariant());
+        if (options.Driver == DriverKind.Container)
+        {
+            Log.MigrationMode(logger, Migration.CriuCheck.Describe());
+        }
         return app;
     }
 

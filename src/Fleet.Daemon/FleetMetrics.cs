@@ -60,6 +60,33 @@ internal static class FleetMetrics
     /// <summary>ObserveReconcile records one reconcile pass.</summary>
     public static void ObserveReconcile(TimeSpan duration) => ReconcileDuration.Observe(duration.TotalSeconds);
 
+    // --- migration ---
+    public static readonly Histogram MigrationDuration = Metrics.CreateHistogram(
+        "fleet_migration_duration_seconds", "Duration of migrations, from the request to completion or rollback.",
+        new HistogramConfiguration { LabelNames = ["mode", "outcome"], Buckets = Histogram.ExponentialBuckets(0.1, 2, 12) });
+
+    public static readonly Histogram MigrationDowntime = Metrics.CreateHistogram(
+        "fleet_migration_downtime_seconds", "Time a migrated stateful replica was frozen before its replacement ran (0 for make-before-break).",
+        new HistogramConfiguration { LabelNames = ["mode"], Buckets = Histogram.ExponentialBuckets(0.01, 2, 12) });
+
+    public static readonly Counter MigrationBytes = Metrics.CreateCounter(
+        "fleet_migration_bytes_total", "Bytes of writable layers and volumes moved by migrations.", "phase");
+
+    /// <summary>ObserveMigration records one finished migration (the controller calls it).</summary>
+    public static void ObserveMigration(MigrationRecord migration)
+    {
+        ArgumentNullException.ThrowIfNull(migration);
+        var mode = migration.Mode == MigrationMode.FreezeAndCopy ? "freeze-and-copy" : "make-before-break";
+        var outcome = migration.Phase == MigrationPhase.Completed ? "completed" : "rolled-back";
+        MigrationDuration.WithLabels(mode, outcome).Observe(migration.DurationSeconds ?? 0);
+        if (migration.Phase == MigrationPhase.Completed && migration.Timings.DowntimeMs is { } downtime)
+        {
+            MigrationDowntime.WithLabels(mode).Observe(downtime / 1000);
+        }
+        MigrationBytes.WithLabels("pre-copy").Inc(migration.Timings.PreCopyBytes);
+        MigrationBytes.WithLabels("final-copy").Inc(migration.Timings.FinalCopyBytes);
+    }
+
     // The app (and its ActorSystem) is rebuilt when the node is downed and rejoins, but the
     // metrics registry is process-wide and its callbacks cannot be removed: one callback reads
     // whichever app registered last.

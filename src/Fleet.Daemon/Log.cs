@@ -14,4 +14,7 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Information, "fleetd stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Information, "migration: {Detail}")]
+    public static partial void MigrationMode(ILogger logger, string detail);
 }

@@ -58,7 +58,8 @@ internal static class NodeServices
         var paths = new NodePaths(options.DataDir);
         var network = new BridgeNetwork(paths, new BridgeNetworkOptions { Bridge = options.Bridge, Subnet = options.Subnet });
         var driver = ContainerReplicaDriver.Create(node, paths, network, registry,
-            new ContainerDriverOptions { PullCompleted = FleetMetrics.ObserveImagePull });
+            new ContainerDriverOptions { PullCompleted = FleetMetrics.ObserveImagePull, MigrationTransport = new Migration.GrpcMigrationTransport(new Logs.PeerNodes(options)) });
+        Fleet.Node.Migration.MigrationSources.Register(paths, driver);
         images?.AddReplicaRoots(driver.ImageRoots);
         return driver;
     }

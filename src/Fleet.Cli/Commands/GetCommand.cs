@@ -11,7 +11,7 @@ namespace Fleet.Cli.Commands;
 public static class GetCommand
 {
     /// <summary>Kinds are the things `get` lists (singular forms are accepted too).</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["services", "replicas", "nodes"];
+    public static readonly IReadOnlyList<string> Kinds = ["services", "replicas", "nodes", "migrations"];
 
     public static readonly Argument<string> Kind = new("KIND") { Description = "What to list: services, replicas or nodes." };
 
@@ -21,7 +21,7 @@ public static class GetCommand
 
     public static readonly Option<string?> Server = ServerConnection.ServerOption();
 
-    static GetCommand() => Kind.AcceptOnlyFromAmong([.. Kinds, "service", "replica", "node", "svc"]);
+    static GetCommand() => Kind.AcceptOnlyFromAmong([.. Kinds, "service", "replica", "node", "svc", "migration"]);
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
@@ -49,6 +49,10 @@ public static class GetCommand
                 case "replicas" or "replica":
                     var replicas = (await client.GetReplicasAsync(new GetReplicasRequest { Service = service ?? "" }, options)).Replicas;
                     WriteReplicas(stdout, replicas, format, now);
+                    break;
+                case "migrations" or "migration":
+                    var migrations = (await client.GetMigrationsAsync(new GetMigrationsRequest(), options)).Migrations;
+                    MigrateCommand.WriteMigrations(stdout, migrations, format, now);
                     break;
                 default:
                     var nodes = (await client.GetNodesAsync(new GetNodesRequest(), options)).Nodes;

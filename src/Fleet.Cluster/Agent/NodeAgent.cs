@@ -93,6 +93,16 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers, IWithUnboundedStash
             _driver.StopAsync(stop.Id, CancellationToken.None)
                 .PipeTo(Self, success: () => Done.Instance, failure: e => new StopFailed(id, e.Message));
         });
+        Receive<MigrationProtocol.ThawReplica>(thaw =>
+        {
+            if (_driver is IMigratingDriver migrating)
+            {
+                var id = thaw.Replica;
+                migrating.ThawAsync(thaw.Replica, thaw.Migration, CancellationToken.None)
+                    .PipeTo(Self, success: () => Done.Instance, failure: e => new StopFailed(id, $"thaw: {e.Message}"));
+            }
+        });
+        Receive<MigrationProtocol.MigrationProgress>(progress => _controller.Tell(progress));
         Receive<AgentProtocol.RequestInventory>(_ => Report());
         Receive<Tick>(_ => Report());
         Receive<DriverChanged>(m => Change(m.Status));
@@ -143,8 +153,10 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers, IWithUnboundedStash
         public static readonly Tick Instance = new();
     }
 
-    private sealed class Forwarder(IActorRef agent) : IReplicaObserver
+    private sealed class Forwarder(IActorRef agent) : IReplicaObserver, IMigrationObserver
     {
+        public void MigrationProgressed(MigrationProtocol.MigrationProgress progress) => agent.Tell(progress);
+
         public void Changed(ReplicaStatus status) => agent.Tell(new DriverChanged(status));
 
         public void Removed(ReplicaId id) => agent.Tell(new DriverRemoved(id));

@@ -51,8 +51,15 @@ public sealed partial class ClusterController
         });
     }
 
-    private Dictionary<ReplicaId, MigrationInFlight> MigrationsInFlight() =>
-        _migrations.ToDictionary(m => m.Key, m => new MigrationInFlight(m.Value.To, m.Value.Replacement, m.Value.Stateful));
+    private Dictionary<ReplicaId, MigrationInFlight> MigrationsInFlight()
+    {
+        var moves = _migrations.ToDictionary(m => m.Key, m => new MigrationInFlight(m.Value.To, m.Value.Replacement, m.Value.Stateful));
+        foreach (var m in JournaledInFlight())
+        {
+            moves.TryAdd(m.Replica, new MigrationInFlight(m.To, m.Replacement, m.Mode == MigrationMode.FreezeAndCopy));
+        }
+        return moves;
+    }
 
     /// <summary>BeginMigration starts a move the plan asked for: the replacement first (stateless) or the stop of the old one (stateful).</summary>
     private void BeginMigration(MigrateOn move, DateTimeOffset now)
@@ -60,6 +67,10 @@ public sealed partial class ClusterController
         if (!_agents.TryGetValue(move.From, out var from) || !_agents.TryGetValue(move.To, out var to))
         {
             return; // a node left since the snapshot; the next evaluation plans again
+        }
+        if (move.Stateful && StartJournaledMigration(move.Id, move.To, move.Replacement, null, move.Reason))
+        {
+            return; // freeze-and-copy through the Migrator: the data moves with the replica
         }
         _migrations[move.Id] = new Migration(move.Id, move.From, move.To, move.Replacement, move.Spec, move.Generation, move.Stateful, now + MigrationTimeout);
         if (move.Stateful)

@@ -76,6 +76,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         Command<INodeCommand>(HandleNodeCommand);
         RegisterRebalance();
         ReceiveRollout();
+        RegisterMigrationCommands();
         Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
         Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
             _desired.Services.Values.Select(Summary).ToList())));
@@ -424,6 +425,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             .Select(n => n.Name)
             .ToList();
         AdvanceMigrations(now);
+        AdvanceJournaledMigrations(now);
         var pending = _pending.ToDictionary(p => p.Key, p => p.Value.Start);
         var unaccounted = _unaccounted
             .Where(u => u.Value is not { } downAt || now - downAt < _settings.FenceMargin)

@@ -46,6 +46,8 @@ public sealed record ControllerSettings
 
     /// <summary>AutoscalerLimits are the autoscaler's tolerance and rate limits (the Kubernetes HPA's defaults).</summary>
     public Fleet.Scheduling.Autoscaling.AutoscalerOptions AutoscalerLimits { get; init; } = new();
+    /// <summary>MigrationFinished is told of every migration that completed or rolled back (fleetd's migration metrics); called on the controller's thread.</summary>
+    public Action<Fleet.Core.State.MigrationRecord>? MigrationFinished { get; init; }
 
     /// <summary>Clock is the controller's time source (deadlines, event times, the scheduler's Now).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;

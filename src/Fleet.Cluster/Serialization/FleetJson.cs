@@ -142,6 +142,10 @@ public static class FleetJson
                 "cordoned" => tagged.Event.Deserialize<NodeEvents.NodeCordoned>(options),
                 "uncordoned" => tagged.Event.Deserialize<NodeEvents.NodeUncordoned>(options),
                 "drain-started" => tagged.Event.Deserialize<NodeEvents.NodeDrainStarted>(options),
+                "migration-started" => tagged.Event.Deserialize<MigrationEvents.MigrationStarted>(options),
+                "migration-progressed" => tagged.Event.Deserialize<MigrationEvents.MigrationProgressed>(options),
+                "migration-completed" => tagged.Event.Deserialize<MigrationEvents.MigrationCompleted>(options),
+                "migration-rolled-back" => tagged.Event.Deserialize<MigrationEvents.MigrationRolledBack>(options),
                 _ => null,
             } ?? throw new JsonException($"unknown event kind `{tagged.Kind}`");
         }
@@ -167,11 +171,14 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
 
     /// <summary>Revisions (each service's spec generations) are absent from snapshots written before they existed: a service's entry then seeds its history (<see cref="ServiceRevisions.Of"/>).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<ServiceRevision>>? Revisions { get; init; }
+    /// <summary>Migrations in flight and recently finished; absent from snapshots written before migration existed.</summary>
+    public IReadOnlyList<MigrationRecord>? Migrations { get; init; }
 
     public static DesiredSnapshot From(DesiredState state) => new(state.Services.Values.ToList(), state.History)
     {
         Nodes = state.Nodes.Values.ToList(),
         Revisions = state.Revisions.ToDictionary(r => r.Key, r => (IReadOnlyList<ServiceRevision>)r.Value, StringComparer.Ordinal),
+        Migrations = state.Migrations.Values.ToList(),
     };
 
     public DesiredState ToState() => DesiredState.Empty with
@@ -181,5 +188,6 @@ internal sealed record DesiredSnapshot(IReadOnlyList<ServiceEntry> Services, IRe
         History = [.. History],
         Revisions = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
             (Revisions ?? new Dictionary<string, IReadOnlyList<ServiceRevision>>()).Select(r => KeyValuePair.Create(r.Key, r.Value.ToImmutableList()))),
+        Migrations = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, (Migrations ?? []).Select(m => KeyValuePair.Create(m.Id, m))),
     };
 }

@@ -74,6 +74,17 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(AutoscaleProtocol.UsageSample)] = "agent.usage",
         [typeof(AutoscaleProtocol.GetAutoscale)] = "q.autoscale",
         [typeof(AutoscaleProtocol.AutoscaleResponse)] = "r.autoscale",
+        // --- migration ---
+        [typeof(MigrationEvents.MigrationStarted)] = "mig.started",
+        [typeof(MigrationEvents.MigrationProgressed)] = "mig.progressed",
+        [typeof(MigrationEvents.MigrationCompleted)] = "mig.completed",
+        [typeof(MigrationEvents.MigrationRolledBack)] = "mig.rolled-back",
+        [typeof(MigrationCommands.Migrate)] = "mig.migrate",
+        [typeof(MigrationCommands.MigrateResult)] = "mig.result",
+        [typeof(MigrationCommands.GetMigrations)] = "q.migrations",
+        [typeof(MigrationCommands.MigrationsResponse)] = "r.migrations",
+        [typeof(MigrationProtocol.MigrationProgress)] = "agent.migration-progress",
+        [typeof(MigrationProtocol.ThawReplica)] = "agent.thaw",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

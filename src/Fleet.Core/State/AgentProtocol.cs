@@ -22,7 +22,11 @@ public static class AgentProtocol
     public sealed record ReplicaRemoved(ReplicaId Id, NodeName Node);
 
     /// <summary>StartReplica asks an agent to run a replica of <paramref name="Spec"/>.</summary>
-    public sealed record StartReplica(ReplicaId Id, ServiceSpec Spec, long Generation);
+    public sealed record StartReplica(ReplicaId Id, ServiceSpec Spec, long Generation)
+    {
+        /// <summary>MigrateFrom, when set, fills the replica's writable layer and volumes from a replica on another node first (<see cref="MigrationProtocol"/>).</summary>
+        public MigrationProtocol.MigrationSource? MigrateFrom { get; init; }
+    }
 
     /// <summary>StopReplica asks an agent to stop and remove a replica.</summary>
     public sealed record StopReplica(ReplicaId Id, string Reason);

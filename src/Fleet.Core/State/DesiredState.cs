@@ -54,6 +54,9 @@ public sealed record DesiredState
     /// <summary>Revisions are each service's last spec generations, oldest first (<see cref="ServiceRevisions"/>), by service name.</summary>
     public ImmutableSortedDictionary<string, ImmutableList<ServiceRevision>> Revisions { get; init; } =
         ImmutableSortedDictionary.Create<string, ImmutableList<ServiceRevision>>(StringComparer.Ordinal);
+    /// <summary>Migrations are the migrations in flight and the most recent finished ones, by id (<see cref="MigrationBook"/>).</summary>
+    public ImmutableSortedDictionary<string, MigrationRecord> Migrations { get; init; } =
+        ImmutableSortedDictionary.Create<string, MigrationRecord>(StringComparer.Ordinal);
 
     /// <summary>History holds the most recent events (services and nodes), oldest first, at most <see cref="HistoryLimit"/>.</summary>
     public ImmutableList<IClusterEvent> History { get; init; } = [];
@@ -159,7 +162,8 @@ public sealed record DesiredState
         {
             history = history.RemoveRange(0, history.Count - HistoryLimit);
         }
-        return this with { Services = services, Nodes = nodes, History = history, Revisions = revisions };
+        var migrations = e is IMigrationEvent migration ? MigrationBook.Apply(Migrations, migration) : Migrations;
+        return this with { Services = services, Nodes = nodes, History = history, Revisions = revisions, Migrations = migrations };
     }
 
     /// <summary>ApplyAll folds several events in order.</summary>

@@ -58,6 +58,7 @@ public static class ClusterEvents
     {
         IServiceEvent service => ServiceEvents.Describe(service),
         INodeEvent node => NodeEvents.Describe(node),
+        IMigrationEvent migration => MigrationEvents.Describe(migration),
         _ => e?.GetType().Name ?? "",
     };
 
@@ -66,6 +67,7 @@ public static class ClusterEvents
     {
         IServiceEvent service => ServiceEvents.Kind(service),
         INodeEvent node => NodeEvents.Kind(node),
+        IMigrationEvent migration => MigrationEvents.Kind(migration),
         _ => "unknown",
     };
 }

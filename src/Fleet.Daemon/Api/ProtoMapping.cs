@@ -120,6 +120,9 @@ internal static class ProtoMapping
             case INodeEvent node:
                 proto.Node = node.Node.Value;
                 break;
+            case IMigrationEvent migration:
+                proto.Service = migration.Replica.Service.Value;
+                break;
         }
         return proto;
     }

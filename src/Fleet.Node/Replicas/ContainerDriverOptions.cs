@@ -42,6 +42,9 @@ public sealed record ContainerDriverOptions
 
     public OciConfigOptions Oci { get; init; } = OciConfigOptions.Default;
 
+    /// <summary>MigrationTransport reaches other nodes for stateful migrations into this one (null: such migrations fail).</summary>
+    public Fleet.Node.Migration.IMigrationTransport? MigrationTransport { get; init; }
+
     /// <summary>PullCompleted is told how long each successful image pull took (fleetd's pull-duration metric).</summary>
     public Action<TimeSpan>? PullCompleted { get; init; }
 }

@@ -52,6 +52,12 @@ public sealed partial class ContainerReplicaDriver
         var adopted = new List<Slot>();
         foreach (var record in records.Values)
         {
+            if (IsUnfinishedIncoming(record.Id) && containers.GetValueOrDefault(record.Id.ToString()) is null or { Status: ContainerStatus.Stopped or ContainerStatus.Created })
+            {
+                await StopContainerAsync(record.Id.ToString()).ConfigureAwait(false);
+                Cleanup(record.Id); // its migration was given up: its source carries on
+                continue;
+            }
             Slot slot;
             lock (_gate)
             {
@@ -76,6 +82,10 @@ public sealed partial class ContainerReplicaDriver
             var state = containers.GetValueOrDefault(record.Id.ToString());
             if (state is { Status: ContainerStatus.Running or ContainerStatus.Paused })
             {
+                if (state.Status == ContainerStatus.Paused)
+                {
+                    AdoptFrozen(record.Id);
+                }
                 lock (_gate)
                 {
                     slot.Phase = ReplicaPhase.Running;

@@ -63,6 +63,10 @@ public sealed partial class ContainerReplicaDriver
         {
             if (state.Status == ContainerStatus.Paused)
             {
+                if (IsFenced(id))
+                {
+                    TryRuntime(() => _runtime.Kill(id, SigKill)); // migrated away: it dies as it thaws, running nothing more
+                }
                 TryRuntime(() => _runtime.Resume(id));
             }
             TryRuntime(() => _runtime.Kill(id, state.Status == ContainerStatus.Created ? SigKill : state.StopSignal));
@@ -115,6 +119,7 @@ public sealed partial class ContainerReplicaDriver
     // Everything but the volumes: the replica dir (writable layer, logs), its address, its image hold, empty cgroup parents.
     private void Cleanup(ReplicaId id)
     {
+        ForgetFreeze(id);
         var dir = _paths.Replica(id);
         if (Directory.Exists(dir))
         {

@@ -30,7 +30,7 @@ public sealed partial class ContainerReplicaDriver
             {
                 // Busy with a launch, restart or stop: that operation owns the container now. Taking
                 // Ops (without waiting) also keeps one from starting while this tick reads the state.
-                if (slot.Life.IsCancellationRequested || !slot.Ops.Wait(0))
+                if (slot.Life.IsCancellationRequested || IsFrozen(slot.Id) || !slot.Ops.Wait(0))
                 {
                     continue;
                 }

@@ -25,7 +25,7 @@ public sealed record ReplicaUsage(ReplicaId Id, double CpuSeconds, ulong MemoryB
 /// Containers outlive fleetd; <see cref="AdoptAsync"/> takes them back from the runtime's list
 /// and the replica.json records.
 /// </summary>
-public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
+public sealed partial class ContainerReplicaDriver : IReplicaDriver, IMigratingDriver, IDisposable
 {
     private const int SigKill = 9;
 
@@ -140,6 +140,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
             slot = new Slot(request.Id, request.Spec, request.Generation, _shutdown.Token);
             _slots[request.Id] = slot;
         }
+        RememberMigration(request);
         StartTrace.Mark(request.Id, "requested");
         Report(slot);
         _ = Task.Run(() => LaunchAsync(slot), CancellationToken.None);
@@ -197,7 +198,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IDisposable
                 slot.Record = record;
                 slot.Ip = attachment.Address?.ToString();
             }
-            await RunContainerAsync(slot).ConfigureAwait(false);
+            await RunMigratedOrNewAsync(slot).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (slot.Life.IsCancellationRequested)
         {

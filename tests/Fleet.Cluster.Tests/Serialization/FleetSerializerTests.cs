@@ -133,6 +133,34 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
             new AutoscaleProtocol.AutoscaleStatus(Web, 1, 10, 7, [new("cpu", 140, 60), new("rps", null, 100)], "web 3 → 7: cpu 140 % of target 60 %", T0, 2, 1),
             new AutoscaleProtocol.AutoscaleStatus(ServiceName.Parse("api"), 0, 3, 0, [], null, null, 0, 0),
         ]);
+        // --- migration ---
+        var migrationStarted = new MigrationEvents.MigrationStarted("mig-0a1b2c3d", Replica.Id, ReplicaId.Parse("web-c3c3c"), Node1, NodeName.Parse("node2"),
+            MigrationMode.FreezeAndCopy, "requested", Specs.Full(), 4, T0) { BandwidthBytesPerSecond = 1 << 20 };
+        var timings = new MigrationTimings { PrepareMs = 12.5, PreCopyBytes = 1 << 20, PreCopyMs = 80, FreezeMs = 30, FinalCopyBytes = 4096, FinalCopyMs = 9, DowntimeMs = 140 };
+        var progressed = new MigrationEvents.MigrationProgressed("mig-0a1b2c3d", Replica.Id, MigrationPhase.Frozen, timings, T0);
+        var completed = new MigrationEvents.MigrationCompleted("mig-0a1b2c3d", Replica.Id, timings, T0);
+        var rolledBack = new MigrationEvents.MigrationRolledBack("mig-0a1b2c3d", Replica.Id, "node2 left", T0);
+        yield return migrationStarted;
+        yield return new MigrationEvents.MigrationStarted("mig-1", Replica.Id, ReplicaId.Parse("web-d4d4d"), Node1, NodeName.Parse("node2"), MigrationMode.MakeBeforeBreak, "drain", Specs.Service(), 1, T0);
+        yield return progressed;
+        yield return completed;
+        yield return rolledBack;
+        yield return new MigrationCommands.Migrate(Replica.Id, NodeName.Parse("node2"), 1 << 20, T0);
+        yield return new MigrationCommands.Migrate(Replica.Id, null, null, T0);
+        var inFlight = DesiredState.Empty.Apply(migrationStarted).Apply(progressed);
+        yield return new MigrationCommands.MigrateResult(true, "migration mig-0a1b2c3d: moving", inFlight.Migrations["mig-0a1b2c3d"]);
+        yield return new MigrationCommands.MigrateResult(false, "replica web-zzzzz not found", null);
+        yield return new MigrationCommands.GetMigrations();
+        yield return new MigrationCommands.MigrationsResponse([.. inFlight.Apply(completed).Migrations.Values]);
+        yield return new MigrationProtocol.MigrationProgress("mig-0a1b2c3d", ReplicaId.Parse("web-c3c3c"), NodeName.Parse("node2"), MigrationPhase.Committed, timings, null);
+        yield return new MigrationProtocol.MigrationProgress("mig-0a1b2c3d", ReplicaId.Parse("web-c3c3c"), NodeName.Parse("node2"), MigrationPhase.Copying, new MigrationTimings(), "node1: connection refused");
+        yield return new MigrationProtocol.ThawReplica(Replica.Id, "mig-0a1b2c3d");
+        yield return new AgentProtocol.StartReplica(ReplicaId.Parse("web-c3c3c"), Specs.Full(), 4)
+        {
+            MigrateFrom = new MigrationProtocol.MigrationSource("mig-0a1b2c3d", Replica.Id, Node1, 1 << 20),
+        };
+        yield return new ControllerProtocol.EventsResponse([applied, migrationStarted, progressed, completed, rolledBack]);
+        yield return inFlight; // the snapshot keeps migrations in flight
     }
 
     [Fact]
