@@ -17,7 +17,8 @@ public sealed class ContractTests
              "Cordon", "Uncordon", "Drain",
              "Rebalance", "GetRebalance",
              "RolloutStatus", "RolloutHistory", "RolloutUndo",
-             "GetAutoscale"],
+             "GetAutoscale",
+             "Migrate", "GetMigrations", "MigrationManifest", "MigrationPull", "MigrationFreeze", "MigrationFence", "MigrationThaw"],
             methods);
         Assert.Equal("fleet.v1.FleetService", FleetService.Descriptor.FullName);
     }
