@@ -44,7 +44,9 @@ internal sealed partial class UsageSampler(
                     await SampleAsync(stoppingToken);
                     _lastError = null;
                 }
-                catch (Exception e) when (e is AskTimeoutException or ContainerRuntimeException or InvalidOperationException)
+#pragma warning disable CA1031 // A failed round (controller moving or restarting on a journal outage, a busy runtime) must not stop fleetd.
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
                 {
                     // The controller moves or the runtime is busy: the next sample carries the counters on.
                     if (_lastError != e.Message)

@@ -42,7 +42,9 @@ internal sealed partial class ImageGcService(NodeImageCollector collector, Image
                 ImageLog.Collected(logger, report.RemovedBlobs.Count, report.RemovedSnapshots.Count, report.BytesFreed);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+#pragma warning disable CA1031 // Whatever one collection meets (a corrupt record, a busy file), it must not stop fleetd.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             // The next round tries again; a failed collection never stops fleetd.
             ImageLog.CollectFailed(logger, e.Message);
