@@ -12,11 +12,11 @@ namespace Fleet.Cluster.Control;
 /// <code>
 /// every node's mesh ── MeshActivity ──► _meshActivity (MeshActivityLedger)
 ///                                          └─ idle check every second: ScaleToZero.DecideIdle
-///                                               → ServiceScaled(→ 0, Reason "web 2 → 0: idle for 5m")
+///                                               → ServiceAutoscaled(→ 0, "web 2 → 0: idle for 5m")
 /// a node's mesh holds a connection ── WakeService ──► ScaleToZero.DecideWake
 ///      → the replica started on the node that holds the connection when it fits there (no hop
 ///        between nodes; told before the journal write returns), else wherever the planner puts
-///        it once ServiceScaled(0 → 1, Reason) is persisted
+///        it once ServiceAutoscaled(0 → 1, reason) is persisted
 ///      → its first report that it takes connections ── ServiceReady ──► every node that asked,
 ///        whose feeder refreshes its routes at once instead of at its next round
 /// </code>
@@ -141,11 +141,12 @@ public sealed partial class ClusterController
         }
     }
 
-    private static ServiceEvents.ServiceScaled Scaled(ServiceEntry entry, ScaleToZeroDecision decision, DateTimeOffset now) =>
-        new(entry.Name, decision.To, decision.From, entry.Generation + 1, now) { Reason = decision.Reason };
+    // The zero path is autoscaling too: the same event as the autoscaler's decisions, with its reason.
+    private static ServiceEvents.ServiceAutoscaled Scaled(ServiceEntry entry, ScaleToZeroDecision decision, DateTimeOffset now) =>
+        new(entry.Name, decision.To, decision.From, decision.Reason, entry.Generation + 1, now);
 
     /// <summary>PersistDecision journals the new count with its reason, then plans.</summary>
-    private void PersistDecision(ServiceName service, ServiceEvents.ServiceScaled scaled)
+    private void PersistDecision(ServiceName service, ServiceEvents.ServiceAutoscaled scaled)
     {
         _scaling.Add(service);
         PersistEvents([scaled], () =>

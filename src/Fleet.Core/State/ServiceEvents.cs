@@ -23,11 +23,7 @@ public static class ServiceEvents
     }
 
     /// <summary>ServiceScaled records a new desired replica count.</summary>
-    public sealed record ServiceScaled(ServiceName Service, int Replicas, int PreviousReplicas, long Generation, DateTimeOffset At) : IServiceEvent
-    {
-        /// <summary>Reason says why the controller scaled on its own ("web 2 → 0: idle for 5m"); null for a scale someone asked for.</summary>
-        public string? Reason { get; init; }
-    }
+    public sealed record ServiceScaled(ServiceName Service, int Replicas, int PreviousReplicas, long Generation, DateTimeOffset At) : IServiceEvent;
 
     /// <summary>ServiceDeleted records that the service is no longer desired; <paramref name="Generation"/> is its last one.</summary>
     public sealed record ServiceDeleted(ServiceName Service, long Generation, DateTimeOffset At) : IServiceEvent;
@@ -50,7 +46,6 @@ public static class ServiceEvents
     {
         ServiceApplied { Generation: 1 } a => $"service {a.Service} created: {a.Spec.Image}, {Replicas(a.Spec.Replicas)}",
         ServiceApplied a => $"service {a.Service} updated to generation {a.Generation}: {a.Spec.Image}, {Replicas(a.Spec.Replicas)}",
-        ServiceScaled { Reason: { } reason } => reason,
         ServiceScaled s => $"service {s.Service} scaled from {s.PreviousReplicas} to {Replicas(s.Replicas)}",
         ServiceDeleted d => $"service {d.Service} deleted",
         ServiceAutoscaled a => $"autoscaler: {a.Reason}",

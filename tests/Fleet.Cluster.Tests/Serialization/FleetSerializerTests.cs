@@ -100,7 +100,7 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
             yield return sample;
         }
         // --- scale to zero ---
-        var idled = new ServiceEvents.ServiceScaled(Web, 0, 2, 6, T0) { Reason = "web 2 → 0: idle for 5m (idleAfter 5m)" };
+        var idled = new ServiceEvents.ServiceAutoscaled(Web, 0, 2, "web 2 → 0: idle for 5m (idleAfter 5m)", 6, T0);
         yield return idled;
         yield return DesiredState.Empty.Apply(applied).Apply(idled);
         yield return new ScaleToZeroProtocol.MeshActivity(Node1, [
@@ -167,18 +167,17 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
     public void A_scale_to_zero_keeps_its_reason_and_the_wake_timeout_through_the_journal()
     {
         var serializer = new FleetSerializer((ExtendedActorSystem)Sys);
-        var idled = new ServiceEvents.ServiceScaled(Web, 0, 2, 6, T0) { Reason = "web 2 → 0: idle for 5m (idleAfter 5m)" };
+        var idled = new ServiceEvents.ServiceAutoscaled(Web, 0, 2, "web 2 → 0: idle for 5m (idleAfter 5m)", 6, T0);
         var spec = Specs.Service() with { Autoscale = new AutoscalePolicy { Min = 0, Max = 3, IdleAfter = TimeSpan.FromMinutes(5), WakeTimeout = TimeSpan.FromSeconds(45) } };
 
-        var back = (ServiceEvents.ServiceScaled)serializer.FromBinary(serializer.ToBinary(idled), "svc.scaled");
+        var back = (ServiceEvents.ServiceAutoscaled)serializer.FromBinary(serializer.ToBinary(idled), "svc.autoscaled");
         var applied = (ServiceEvents.ServiceApplied)serializer.FromBinary(serializer.ToBinary(new ServiceEvents.ServiceApplied(spec, 1, T0)), "svc.applied");
         var activity = (ScaleToZeroProtocol.MeshActivity)serializer.FromBinary(
             serializer.ToBinary(new ScaleToZeroProtocol.MeshActivity(Node1, [new ScaleToZeroProtocol.ServiceActivity(Web, TimeSpan.FromMilliseconds(1500), 2, 1)])),
             "mesh.activity");
 
         Assert.Equal("web 2 → 0: idle for 5m (idleAfter 5m)", back.Reason);
-        Assert.Equal("web 2 → 0: idle for 5m (idleAfter 5m)", ServiceEvents.Describe(back));
-        Assert.Null(((ServiceEvents.ServiceScaled)serializer.FromBinary(serializer.ToBinary(new ServiceEvents.ServiceScaled(Web, 3, 2, 6, T0)), "svc.scaled")).Reason);
+        Assert.Equal("autoscaler: web 2 → 0: idle for 5m (idleAfter 5m)", ServiceEvents.Describe(back));
         Assert.Equal(TimeSpan.FromSeconds(45), applied.Spec.Autoscale!.WakeTimeout);
         Assert.Equal(new ScaleToZeroProtocol.ServiceActivity(Web, TimeSpan.FromMilliseconds(1500), 2, 1), Assert.Single(activity.Services));
     }
