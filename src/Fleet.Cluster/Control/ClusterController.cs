@@ -42,6 +42,10 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     // Worker members with no inventory at this controller yet, and since when each is down (null: not down).
     private readonly Dictionary<Address, DateTimeOffset?> _unaccounted = [];
     private readonly HashSet<IActorRef> _deadAgents = [];
+
+    // Addresses whose agent ended and has not reported since: a member event saying "up" there is
+    // late news (membership status, not reachability) and must not make the node look alive.
+    private readonly HashSet<Address> _agentLost = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
@@ -119,6 +123,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             if (IsClustered)
             {
                 _deadAgents.Add(t.ActorRef); // a report of its still in flight must not bring its node back
+                _agentLost.Add(AddressOf(t.ActorRef));
             }
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
@@ -134,7 +139,9 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
                 // superseded until the node reports again. While its member is still in the
                 // cluster (its ActorSystem is going away, or it is cut off) the node is only
                 // unreachable — its stateful replicas wait until membership says it is down.
-                var memberAlive = _members.TryGetValue(AddressOf(t.ActorRef), out var member) && member.Reachability != NodeReachability.Down;
+                // Only membership says down: an agent that ends before its member's events reached
+                // this controller (a node that dies right after joining) leaves its node unreachable.
+                var memberAlive = !_members.TryGetValue(AddressOf(t.ActorRef), out var member) || member.Reachability != NodeReachability.Down;
                 var reachability = memberAlive ? NodeReachability.Unreachable : NodeReachability.Down;
                 _log.Warning("agent of node {0} terminated; the node is {1} until it reports again", node, reachability.ToString().ToLowerInvariant());
                 _agents.Remove(node);
@@ -264,6 +271,10 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             return;
         }
         var node = inventory.Node.Name;
+        if (_agentLost.Remove(address) && _members.TryGetValue(address, out var lost) && lost.Reachability == NodeReachability.Unreachable)
+        {
+            _members[address] = (lost.Member, NodeReachability.Up); // a live agent answered: the node is back
+        }
         var reachability = _members.TryGetValue(address, out var member) ? member.Reachability : NodeReachability.Up;
         if (reachability == NodeReachability.Down)
         {
@@ -313,7 +324,8 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         {
             case ClusterEvent.MemberJoined or ClusterEvent.MemberWeaklyUp or ClusterEvent.MemberUp:
                 var isNew = !_members.TryGetValue(e.Member.Address, out var known) || !known.Member.Equals(e.Member.UniqueAddress);
-                SetReachability(e.Member, NodeReachability.Up);
+                // After its agent ended, "up" is only the member's status: it stays unreachable until an agent reports.
+                SetReachability(e.Member, _agentLost.Contains(e.Member.Address) ? NodeReachability.Unreachable : NodeReachability.Up);
                 if (e.Member.HasRole(Hosting.FleetNodeOptions.WorkerRole) && !_nodeAt.ContainsKey(e.Member.Address))
                 {
                     _unaccounted.TryAdd(e.Member.Address, null);
