@@ -101,8 +101,8 @@ internal static class HelloWeb
         return text;
     }
 
-    /// <summary>Get fetches http://127.0.0.1:PORT/ on a fresh connection; null when nothing answers.</summary>
-    public static string? Get(string host, int port, TimeSpan? timeout = null)
+    /// <summary>Get fetches http://HOST:PORT/PATH on a fresh connection; null when nothing answers or it is not a 200.</summary>
+    public static string? Get(string host, int port, TimeSpan? timeout = null, string path = "/")
     {
         try
         {
@@ -114,7 +114,7 @@ internal static class HelloWeb
             }
             client.ReceiveTimeout = (int)(timeout ?? TimeSpan.FromSeconds(3)).TotalMilliseconds;
             using var stream = client.GetStream();
-            var request = Encoding.ASCII.GetBytes($"GET / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            var request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
             stream.Write(request);
             using var reader = new StreamReader(stream, Encoding.ASCII);
             var response = reader.ReadToEnd();

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 
 namespace Fleet.EndToEnd.Tests.Cluster;
@@ -214,32 +212,8 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
             ? m.GetProperty("phase").GetString()
             : null;
 
-    /// <summary>Get fetches http://HOST:PORT/PATH on a fresh connection; null when it fails or is not a 200.</summary>
-    internal static string? Get(string host, int port, string path, TimeSpan? timeout = null)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            var wait = timeout ?? TimeSpan.FromSeconds(5);
-            if (!client.ConnectAsync(host, port).Wait(wait))
-            {
-                return null;
-            }
-            client.ReceiveTimeout = (int)wait.TotalMilliseconds;
-            using var stream = client.GetStream();
-            stream.Write(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
-            using var reader = new StreamReader(stream, Encoding.ASCII);
-            var response = reader.ReadToEnd();
-            var body = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-            return response.StartsWith("HTTP/1.", StringComparison.Ordinal) && response.Contains(" 200 ", StringComparison.Ordinal) && body >= 0
-                ? response[(body + 4)..].Trim()
-                : null;
-        }
-        catch (Exception e) when (e is SocketException or IOException or AggregateException)
-        {
-            return null;
-        }
-    }
+    /// <summary>Get fetches http://HOST:PORT/PATH (HelloWeb.Get, 5 s bound); null when it fails or is not a 200.</summary>
+    internal static string? Get(string host, int port, string path) => HelloWeb.Get(host, port, TimeSpan.FromSeconds(5), path);
 
     /// <summary>IncrementLoop increments the counter one request at a time and keeps every acknowledged count.</summary>
     private sealed class IncrementLoop : IDisposable
