@@ -70,6 +70,21 @@ internal sealed partial class FleetNode : IDisposable
 
     public string RegistryHost => $"{Address}:{Ports.Http}";
 
+    /// <summary>MeshState is what the node says of its routing mesh (its /metrics lines), for failure messages.</summary>
+    public string MeshState()
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var metrics = http.GetStringAsync(new Uri($"http://{RegistryHost}/metrics")).GetAwaiter().GetResult();
+            return string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("fleet_mesh_", StringComparison.Ordinal)));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return $"(no /metrics: {e.Message})";
+        }
+    }
+
     /// <summary>Start makes a node and waits until its fleetd answers.</summary>
     public static FleetNode Start(string? driver = null, params string[] extra)
     {

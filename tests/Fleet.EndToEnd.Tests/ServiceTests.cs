@@ -61,7 +61,8 @@ public sealed class ServiceTests : IDisposable
         }
         if (_node.RealContainers)
         {
-            _node.Eventually(() => HelloWeb.Answers(port, 6).Count > 0, () => $"an answer on port {port} after scaling to 2", TimeSpan.FromSeconds(30));
+            _node.Eventually(() => HelloWeb.Answers(port, 6).Count > 0,
+                () => $"an answer on port {port} after scaling to 2\n{_node.Ctl("get", "replicas", "-o", "wide").Stdout}\n{_node.MeshState()}", TimeSpan.FromSeconds(30));
         }
     }
 

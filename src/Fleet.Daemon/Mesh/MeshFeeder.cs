@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
@@ -19,9 +20,10 @@ namespace Fleet.Daemon.Mesh;
 /// published ports go on serving the replicas it knew.
 /// <para>
 /// With a bridge network it also keeps the host-gateway routes to the other nodes' replica
-/// subnets (<see cref="HostGatewayRoutes"/>) in step with the nodes the controller knows, and
-/// leaves out of the mesh the replicas of nodes this one cannot reach. The routes are removed
-/// when fleetd stops.
+/// subnets (<see cref="HostGatewayRoutes"/>) in step with the nodes the controller knows — in a
+/// task of their own, because `ip` and `iptables` can be slow on a busy machine and the mesh's
+/// routes must not wait for them — and leaves out of the mesh the replicas of nodes this one
+/// cannot reach. The routes are removed when fleetd stops.
 /// </para>
 /// </summary>
 internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter router, MeshNetwork network, MeshWaker waker, ILogger<MeshFeeder> logger) : BackgroundService
@@ -41,7 +43,16 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     private static readonly Gauge PortListening = Metrics.CreateGauge(
         "fleet_mesh_port_listening", "1 when every listen address of a published port is bound, 0 when one cannot be (see the log).", "port", "service");
 
+    /// <summary>SlowRound is how long one round may take before the log says so (the mesh's routes wait for it).</summary>
+    private static readonly TimeSpan SlowRound = TimeSpan.FromSeconds(2);
+
+    /// <summary>SilentAtStart is how long the controller may stay silent after start before the log says so.</summary>
+    private static readonly TimeSpan SilentAtStart = TimeSpan.FromSeconds(15);
+
+    private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
     private IReadOnlyList<MeshRoute> _current = [];
+    private Task _hostRoutesUpdate = Task.CompletedTask;
+    private bool _silentAtStartLogged;
     private bool _controllerSilent;
     private bool _controllerAnswered;
     private HashSet<(string Port, string Service)> _published = [];
@@ -68,7 +79,12 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         {
             try
             {
+                var round = Stopwatch.StartNew();
                 await RefreshAsync(stoppingToken);
+                if (round.Elapsed > SlowRound)
+                {
+                    LogSlowRound(logger, round.Elapsed.TotalSeconds);
+                }
                 // The next round comes after the interval, or at once when a woken service is ready.
                 await waker.WaitAsync(Interval, stoppingToken);
             }
@@ -103,37 +119,37 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         }
         catch (AskTimeoutException)
         {
-            // Before the first answer this is only start-up (the singleton is not up yet).
+            // Before the first answer this is only start-up (the singleton is not up yet), unless it lasts.
             if (!_controllerSilent && _controllerAnswered)
             {
                 LogControllerSilent(logger, AskTimeout.TotalSeconds, _current.Count);
+            }
+            else if (!_controllerAnswered && !_silentAtStartLogged && _sinceStart.Elapsed > SilentAtStart)
+            {
+                _silentAtStartLogged = true;
+                LogControllerSilentAtStart(logger, _sinceStart.Elapsed.TotalSeconds);
             }
             _controllerSilent = true;
             return;
         }
         _controllerSilent = false;
-        _controllerAnswered = true;
+        if (!_controllerAnswered)
+        {
+            _controllerAnswered = true;
+            LogFollowing(logger, _sinceStart.Elapsed.TotalSeconds);
+        }
 
         var unreachable = new HashSet<NodeName>();
         if (network.Routes is { } hostRoutes && nodes is not null)
         {
             // The controller lists only nodes whose agents have reported; this one may not have yet.
-            if (nodes.Nodes.Any(n => n.Name == network.Node))
+            if (nodes.Nodes.Any(n => n.Name == network.Node) && _hostRoutesUpdate.IsCompleted)
             {
-                try
-                {
-                    hostRoutes.Update(nodes.Nodes);
-                    _routesError = null;
-                }
-                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
-                {
-                    // Routes to other machines are lost until the next round; the mesh must still follow the replicas.
-                    if (_routesError != e.Message)
-                    {
-                        LogHostRoutesFailed(logger, e.Message);
-                    }
-                    _routesError = e.Message;
-                }
+                // The routes to other nodes' subnets run `ip` and `iptables`, which a busy machine
+                // can make slow: they are kept up to date beside the mesh, never in its way, and the
+                // mesh takes the reachability of the last plan applied.
+                var known = nodes.Nodes;
+                _hostRoutesUpdate = Task.Run(() => UpdateHostRoutes(hostRoutes, known), cancellationToken);
             }
             unreachable = hostRoutes.Current.Skipped.Where(s => !s.Reachable).Select(s => NodeName.Parse(s.Node)).ToHashSet();
         }
@@ -148,9 +164,28 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         waker.Report(controller, router.Counters);
     }
 
+    private void UpdateHostRoutes(HostGatewayRoutes hostRoutes, IReadOnlyList<NodeStatus> nodes)
+    {
+        try
+        {
+            hostRoutes.Update(nodes);
+            _routesError = null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        {
+            // Routes to other machines are lost until the next round; the mesh still follows the replicas.
+            if (_routesError != e.Message)
+            {
+                LogHostRoutesFailed(logger, e.Message);
+            }
+            _routesError = e.Message;
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
+        await _hostRoutesUpdate.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         // This node's mesh stops with fleetd; nothing here needs the other nodes' subnets any more.
         try
         {
@@ -190,6 +225,15 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "mesh: the cluster controller did not answer within {Seconds}s; keeping the {Routes} route(s) known so far")]
     private static partial void LogControllerSilent(ILogger logger, double seconds, int routes);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "mesh: following the cluster controller's routes ({Seconds:0.0}s after start)")]
+    private static partial void LogFollowing(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "mesh: the cluster controller has not answered in the {Seconds:0}s since start; published ports open once it does")]
+    private static partial void LogControllerSilentAtStart(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "mesh: one round of updating the routes took {Seconds:0.0}s")]
+    private static partial void LogSlowRound(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "mesh: cannot update the routes to other nodes' replica subnets: {Error}; retrying")]
     private static partial void LogHostRoutesFailed(ILogger logger, string error);

@@ -57,6 +57,32 @@ public sealed class MeshLoad : IDisposable
         }
     }
 
+    /// <summary>
+    /// WaitAnswered blocks until every address has answered <paramref name="more"/> requests more
+    /// than when it was called (at most <paramref name="timeout"/>), so a test whose operation
+    /// ends quickly still sees the mesh serving after it, and a load that never got going shows.
+    /// </summary>
+    public void WaitAnswered(int more, TimeSpan timeout)
+    {
+        var targets = _tallies.ToDictionary(t => t.Key, t => t.Value.Answered + more);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout && _tallies.Any(t => t.Value.Answered < targets[t.Key]) && _loops.Any(l => !l.IsCompleted))
+        {
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>
+    /// StopAndAssertNoFailure ends the loops and fails the test when any request failed, or when
+    /// an address answered fewer than <paramref name="minimum"/> (the load did not really run).
+    /// </summary>
+    public void StopAndAssertNoFailure(string during, int minimum = 10, Func<string>? context = null)
+    {
+        var tallies = Stop();
+        Assert.True(tallies.Values.All(t => t.Failures.Count == 0), $"requests failed during {during}: {Describe(tallies)}\n{context?.Invoke()}");
+        Assert.True(tallies.Values.All(t => t.Answered >= minimum), $"fewer than {minimum} requests answered per address during {during}: {Describe(tallies)}");
+    }
+
     /// <summary>Stop ends the loops and returns each address's tally.</summary>
     public IReadOnlyDictionary<string, Tally> Stop()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Fleet.Cli;
 using Xunit.Abstractions;
 
@@ -36,39 +35,34 @@ public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) 
     private readonly FleetNode _node = fixture.Node;
 
     [Fact]
-    public async Task A_rollout_whose_health_check_fails_rolls_back_by_itself_while_the_old_replicas_keep_serving()
+    public void A_rollout_whose_health_check_fails_rolls_back_by_itself_while_the_old_replicas_keep_serving()
     {
         var port = FleetdProcess.FreePort();
         var good = HelloWeb.ServiceYaml(port, name: "web", replicas: 3);
         _node.CtlOk("apply", "-f", _node.File("web.yaml", good));
         var original = _node.WaitHealthy("web", 3).Select(r => r.Id).Order().ToList();
         WaitAnswering(port);
-        var loop = RequestLoop.Start(port);
-        try
-        {
-            // /missing answers 404: every new replica fails its health check, is killed and restarted.
-            var failing = good.Replace("http: { path: /, port: 8080 }", "http: { path: /missing, port: 8080 }", StringComparison.Ordinal)
-                          + "update: { autoRollback: true, failureThreshold: 2, progressDeadline: 60s }\n";
-            Assert.Contains("generation 2", _node.CtlOk("apply", "-f", _node.File("web-failing.yaml", failing)).Stdout, StringComparison.Ordinal);
+        using var load = new MeshLoad(["127.0.0.1"], port, TimeSpan.FromMinutes(3));
+        load.WaitAnswered(5, TimeSpan.FromSeconds(30));
+        // /missing answers 404: every new replica fails its health check, is killed and restarted.
+        var failing = good.Replace("http: { path: /, port: 8080 }", "http: { path: /missing, port: 8080 }", StringComparison.Ordinal)
+                      + "update: { autoRollback: true, failureThreshold: 2, progressDeadline: 60s }\n";
+        Assert.Contains("generation 2", _node.CtlOk("apply", "-f", _node.File("web-failing.yaml", failing)).Stdout, StringComparison.Ordinal);
 
-            var status = _node.Ctl("rollout", "status", "web", "--timeout", "80s");
-            output.WriteLine($"$ fleetctl rollout status web\n{status.Stdout}{status.Stderr}");
+        var status = _node.Ctl("rollout", "status", "web", "--timeout", "80s");
+        output.WriteLine($"$ fleetctl rollout status web\n{status.Stdout}{status.Stderr}");
 
-            Assert.True(status.ExitCode == ExitCodes.Failure, $"rollout status: {status}\n--- fleetd log tail\n{_node.LogTail()}");
-            Assert.Contains("error: rollout of service/web generation 2 failed: new replicas failed 2 times (failureThreshold 2)", status.Stderr, StringComparison.Ordinal);
-            Assert.Contains("health check failed", status.Stderr, StringComparison.Ordinal);
-            Assert.Contains("service/web rolled back to the spec of generation 1 (as generation 3)", status.Stderr, StringComparison.Ordinal);
+        Assert.True(status.ExitCode == ExitCodes.Failure, $"rollout status: {status}\n--- fleetd log tail\n{_node.LogTail()}");
+        Assert.Contains("error: rollout of service/web generation 2 failed: new replicas failed 2 times (failureThreshold 2)", status.Stderr, StringComparison.Ordinal);
+        Assert.Contains("health check failed", status.Stderr, StringComparison.Ordinal);
+        Assert.Contains("service/web rolled back to the spec of generation 1 (as generation 3)", status.Stderr, StringComparison.Ordinal);
 
-            // The rollback kept the replicas that still run generation 1's spec: the very same three.
-            var after = _node.WaitHealthy("web", 3, TimeSpan.FromSeconds(60));
-            Assert.Equal(original, after.Select(r => r.Id).Order().ToList());
-            _node.Eventually(() => Revisions("web") is [_, _, { Outcome: "complete" }], () => $"generation 3 complete:\n{_node.Ctl("rollout", "history", "web").Stdout}", TimeSpan.FromSeconds(30));
-        }
-        finally
-        {
-            await loop.StopAsync();
-        }
-        loop.AssertNoFailure("the failing rollout and its rollback");
+        // The rollback kept the replicas that still run generation 1's spec: the very same three.
+        var after = _node.WaitHealthy("web", 3, TimeSpan.FromSeconds(60));
+        Assert.Equal(original, after.Select(r => r.Id).Order().ToList());
+        _node.Eventually(() => Revisions("web") is [_, _, { Outcome: "complete" }], () => $"generation 3 complete:\n{_node.Ctl("rollout", "history", "web").Stdout}", TimeSpan.FromSeconds(30));
+        load.WaitAnswered(5, TimeSpan.FromSeconds(30));
+        load.StopAndAssertNoFailure("the failing rollout and its rollback", context: () => _node.LogTail());
 
         var revisions = Revisions("web");
         Assert.Equal(new long[] { 1, 2, 3 }, revisions.Select(r => r.Generation));
@@ -87,29 +81,23 @@ public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) 
     }
 
     [Fact]
-    public async Task A_rollout_to_a_new_env_var_replaces_every_replica_with_no_failed_request()
+    public void A_rollout_to_a_new_env_var_replaces_every_replica_with_no_failed_request()
     {
         var port = FleetdProcess.FreePort();
         var before = HelloWeb.ServiceYaml(port, name: "api", replicas: 3);
         _node.CtlOk("apply", "-f", _node.File("api.yaml", before));
         var original = _node.WaitHealthy("api", 3).Select(r => r.Id).ToHashSet();
         WaitAnswering(port);
-        var loop = RequestLoop.Start(port);
-        CliResult status;
-        try
-        {
-            _node.CtlOk("apply", "-f", _node.File("api-v2.yaml", before + "env: { GREETING: hi }\n"));
-            status = _node.Ctl("rollout", "status", "api", "--timeout", "80s");
-            output.WriteLine($"$ fleetctl rollout status api\n{status.Stdout}{status.Stderr}");
-        }
-        finally
-        {
-            await loop.StopAsync();
-        }
+        using var load = new MeshLoad(["127.0.0.1"], port, TimeSpan.FromMinutes(3));
+        load.WaitAnswered(5, TimeSpan.FromSeconds(30));
+        _node.CtlOk("apply", "-f", _node.File("api-v2.yaml", before + "env: { GREETING: hi }\n"));
+        var status = _node.Ctl("rollout", "status", "api", "--timeout", "80s");
+        output.WriteLine($"$ fleetctl rollout status api\n{status.Stdout}{status.Stderr}");
+        load.WaitAnswered(5, TimeSpan.FromSeconds(30));
+        load.StopAndAssertNoFailure("the rollout of a new env var", context: () => _node.LogTail());
 
         Assert.True(status.ExitCode == ExitCodes.Ok, $"rollout status: {status}\n--- fleetd log tail\n{_node.LogTail()}");
         Assert.Contains("service/api successfully rolled out (generation 2)", status.Stdout, StringComparison.Ordinal);
-        loop.AssertNoFailure("the rollout of a new env var");
         var after = _node.WaitHealthy("api", 3, TimeSpan.FromSeconds(30));
         Assert.Empty(after.Select(r => r.Id).Intersect(original));
         var greeting = CliResult.Run(["exec", "--server", _node.Server, after[0].Id, "--", "/bin/sh", "-c", "echo $GREETING"]);
@@ -128,50 +116,4 @@ public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) 
         _node.Json("rollout", "history", service).EnumerateArray()
             .Select(r => (r.GetProperty("generation").GetInt64(), r.GetProperty("outcome").GetString()!, r.GetProperty("change").GetString()!))
             .ToList();
-
-    /// <summary>RequestLoop asks the published port on a new connection every 20 ms (bounded to 3 minutes) and keeps what failed.</summary>
-    private sealed class RequestLoop
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<string> _failures = [];
-        private Task _task = Task.CompletedTask;
-        private int _answered;
-
-        public static RequestLoop Start(int port)
-        {
-            var loop = new RequestLoop();
-            loop._task = Task.Run(() => loop.Run(port));
-            return loop;
-        }
-
-        public async Task StopAsync()
-        {
-            await _stop.CancelAsync();
-            await _task.WaitAsync(TimeSpan.FromSeconds(30));
-            _stop.Dispose();
-        }
-
-        public void AssertNoFailure(string during)
-        {
-            Assert.True(_failures.Count == 0, $"{_failures.Count} of {_failures.Count + _answered} requests failed during {during}, at {string.Join(", ", _failures)}");
-            Assert.True(_answered >= 10, $"only {_answered} requests answered during {during}");
-        }
-
-        private void Run(int port)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!_stop.IsCancellationRequested && clock.Elapsed < TimeSpan.FromMinutes(3))
-            {
-                if (HelloWeb.Get("127.0.0.1", port, TimeSpan.FromSeconds(5)) is { } body && body.StartsWith("hello from ", StringComparison.Ordinal))
-                {
-                    _answered++;
-                }
-                else
-                {
-                    _failures.Add($"{clock.Elapsed.TotalSeconds:0.0}s");
-                }
-                Thread.Sleep(20);
-            }
-        }
-    }
 }
