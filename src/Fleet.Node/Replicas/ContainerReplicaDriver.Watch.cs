@@ -204,7 +204,7 @@ public sealed partial class ContainerReplicaDriver
     }
 
     // Probes one run of a replica; during start-up (no success yet) a failure is probed again
-    // after a short delay that doubles up to the interval, instead of waiting for the next tick.
+    // after a short delay that grows up to the interval, instead of waiting for the next tick.
     private async Task ProbeAsync(Slot slot, int run, HealthCheck check, ProbeTarget target)
     {
         var retryDelay = _options.StartupProbeDelay;
@@ -234,7 +234,7 @@ public sealed partial class ContainerReplicaDriver
             {
                 return;
             }
-            retryDelay *= 2;
+            retryDelay *= _options.StartupProbeGrowth;
         }
     }
 

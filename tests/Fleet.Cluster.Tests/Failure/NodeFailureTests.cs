@@ -27,6 +27,11 @@ public sealed class NodeFailureTests
         await Poll.Until(
             async () => (await nodes[0].AskAsync<ControllerProtocol.NodesResponse>(new ControllerProtocol.GetNodes())).Nodes,
             n => n.Count == 3 && n.All(x => x.Reachability == NodeReachability.Up), Settle, Poll.Describe);
+        // The controller may hear a node's agent before its own member list has the node: a Down
+        // sent then is ignored ("down of unknown node"), so wait until every member sees all three Up.
+        await Poll.Until(
+            () => Task.FromResult(nodes.Select(n => Akka.Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up)).ToList()),
+            counts => counts.All(c => c == 3), Settle, counts => $"members up per node: {string.Join(", ", counts)}");
         return nodes;
     }
 
