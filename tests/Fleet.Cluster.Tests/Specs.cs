@@ -17,7 +17,7 @@ internal static class Specs
     public static ServiceSpec Full() => Service("api", 2, "registry.local:5000/team/api:1.2", """
         command: ["/bin/httpd", "-f", "-p", "8080"]
         env: { MODE: production, LEVEL: "3" }
-        resources: { cpu: 500m, memory: 64Mi }
+        resources: { cpu: 500m, cpuLimit: 2, memory: 64Mi }
         ports:
           - { container: 8080, published: 8080 }
           - { container: 53, protocol: udp }

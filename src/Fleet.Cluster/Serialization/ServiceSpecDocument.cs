@@ -17,6 +17,7 @@ public sealed record ServiceSpecDocument
     public IReadOnlyList<string>? Command { get; init; }
     public IReadOnlyDictionary<string, string>? Env { get; init; }
     public long? CpuMillicores { get; init; }
+    public long? CpuLimitMillicores { get; init; }
     public long? MemoryBytes { get; init; }
     public IReadOnlyList<PortDocument>? Ports { get; init; }
     public HealthDocument? Health { get; init; }
@@ -66,6 +67,7 @@ public sealed record ServiceSpecDocument
             Command = spec.Command,
             Env = spec.Env,
             CpuMillicores = spec.Resources.Cpu?.Millicores,
+            CpuLimitMillicores = spec.Resources.CpuLimit?.Millicores,
             MemoryBytes = spec.Resources.Memory?.Bytes,
             Ports = spec.Ports.Select(p => new PortDocument(p.Container, p.Published, Word(p.Protocol))).ToList(),
             Health = spec.Health is { } h ? FromHealth(h) : null,
@@ -109,6 +111,7 @@ public sealed record ServiceSpecDocument
         Resources = new ResourceRequest
         {
             Cpu = CpuMillicores is { } cpu ? new CpuQuantity(cpu) : null,
+            CpuLimit = CpuLimitMillicores is { } cpuLimit ? new CpuQuantity(cpuLimit) : null,
             Memory = MemoryBytes is { } memory ? new ByteSize(memory) : null,
         },
         Ports = (Ports ?? []).Select(p => new PortMapping(p.Container, p.Published, p.Protocol == "udp" ? PortProtocol.Udp : PortProtocol.Tcp)).ToList(),

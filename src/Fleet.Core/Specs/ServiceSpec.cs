@@ -47,10 +47,18 @@ public sealed record ServiceSpec
     public bool Stateful { get; init; }
 }
 
-/// <summary>ResourceRequest is what one replica asks of a node; null means "no request, no limit".</summary>
+/// <summary>
+/// ResourceRequest is what one replica asks of a node; null means "no request, no limit".
+/// <see cref="Cpu"/> is a request, as in Kubernetes and Nomad: the scheduler reserves it and the
+/// replica gets that share of the CPU under contention, but may use idle CPU beyond it; only
+/// <see cref="CpuLimit"/> caps it (a CFS quota). <see cref="Memory"/> is a request and a limit.
+/// </summary>
 public sealed record ResourceRequest
 {
     public CpuQuantity? Cpu { get; init; }
+
+    /// <summary>CpuLimit is the most CPU the replica may use (throttled beyond); null: no cap.</summary>
+    public CpuQuantity? CpuLimit { get; init; }
 
     public ByteSize? Memory { get; init; }
 }

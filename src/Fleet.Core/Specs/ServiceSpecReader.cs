@@ -115,7 +115,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
 
     private ResourceRequest? ReadResources(YNode node)
     {
-        var fields = Map(node, "resources", ["cpu", "memory"]);
+        var fields = Map(node, "resources", ["cpu", "cpuLimit", "memory"]);
         if (fields is null)
         {
             return null;
@@ -125,12 +125,21 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         {
             Fail(fields.Get("cpu")!, "resources.cpu: must be more than 0 (leave it out for no request)");
         }
+        var cpuLimit = Optional(fields, "cpuLimit", n => reader.Parsed<CpuQuantity>(n, "resources.cpuLimit", CpuQuantity.TryParse));
+        if (cpuLimit is { Millicores: 0 })
+        {
+            Fail(fields.Get("cpuLimit")!, "resources.cpuLimit: must be more than 0 (leave it out for no cap)");
+        }
+        else if (cpuLimit is { } cap && cpu is { } request && cap.Millicores < request.Millicores)
+        {
+            Fail(fields.Get("cpuLimit")!, $"resources.cpuLimit: {cap} is below the request resources.cpu {request}; a replica cannot be promised more than it may use");
+        }
         var memory = Optional(fields, "memory", n => reader.Parsed<ByteSize>(n, "resources.memory", ByteSize.TryParse));
         if (memory is { } bytes && bytes < MinimumMemory)
         {
             Fail(fields.Get("memory")!, $"resources.memory: {bytes} is below the minimum of {MinimumMemory}; a container cannot start with less");
         }
-        return new ResourceRequest { Cpu = cpu, Memory = memory };
+        return new ResourceRequest { Cpu = cpu, CpuLimit = cpuLimit, Memory = memory };
     }
 
     private IReadOnlyList<PortMapping>? ReadPorts(YNode node)

@@ -294,15 +294,22 @@ public static class OciConfigBuilder
 
     private static OciResources Resources(ServiceSpec service, OciConfigOptions options)
     {
+        // The request is a share under contention (cpu.shares / cpu.weight); only a limit is a
+        // CFS quota, so a replica with a small request still starts and bursts on idle CPU.
         OciCpu? cpu = null;
-        if (service.Resources.Cpu is { Millicores: > 0 } requested)
+        var shares = service.Resources.Cpu is { Millicores: > 0 } requested
+            ? Math.Max(MinCpuShares, checked((ulong)requested.Millicores * 1024 / 1000))
+            : (ulong?)null;
+        var quota = service.Resources.CpuLimit is { Millicores: > 0 } limited
+            ? Math.Max(MinCpuQuota, checked(limited.Millicores * (long)CpuPeriod / 1000))
+            : (long?)null;
+        if (shares is not null || quota is not null)
         {
-            var millicores = requested.Millicores;
             cpu = new OciCpu
             {
-                Quota = Math.Max(MinCpuQuota, checked(millicores * (long)CpuPeriod / 1000)),
-                Period = CpuPeriod,
-                Shares = Math.Max(MinCpuShares, checked((ulong)millicores * 1024 / 1000)),
+                Shares = shares,
+                Quota = quota,
+                Period = quota is null ? null : CpuPeriod,
             };
         }
         OciMemory? memory = null;

@@ -38,6 +38,8 @@ public sealed class ServiceSpecErrorTests
     [InlineData("resources: { memory: 1Ki }\n", 4, 22, "resources.memory: 1Ki is below the minimum of 6Mi")]
     [InlineData("resources: { cpu: lots }\n", 4, 19, "resources.cpu: invalid cpu `lots`")]
     [InlineData("resources: { cpu: 0 }\n", 4, 19, "resources.cpu: must be more than 0")]
+    [InlineData("resources: { cpuLimit: 0 }\n", 4, 24, "resources.cpuLimit: must be more than 0")]
+    [InlineData("resources: { cpu: 500m, cpuLimit: 100m }\n", 4, 35, "resources.cpuLimit: 100m is below the request resources.cpu 500m")]
     [InlineData("health: { tcp: { port: 80 }, interval: 2 }\n", 4, 40, "health.interval: invalid duration `2`")]
     [InlineData("health: { tcp: { port: 80 }, interval: 0s }\n", 4, 40, "health.interval: must be longer than 0")]
     [InlineData("health: { tcp: { port: 80 }, interval: 1s, timeout: 2s }\n", 4, 53, "health.timeout: 2s is longer than the interval 1s")]

@@ -13,7 +13,7 @@ public sealed class ServiceSpecTests
         replicas: 3
         command: ["httpd", "-f", "-p", "8080"]
         env: { GREETING: hello, PORT: 8080, EMPTY: }
-        resources: { cpu: 250m, memory: 64Mi }
+        resources: { cpu: 250m, cpuLimit: 1, memory: 64Mi }
         ports:
           - { container: 8080, published: 8080 }
           - { container: 53, published: 5353, protocol: udp }
@@ -49,6 +49,7 @@ public sealed class ServiceSpecTests
         Assert.Equal("8080", spec.Env["PORT"]);
         Assert.Equal("", spec.Env["EMPTY"]);
         Assert.Equal(new CpuQuantity(250), spec.Resources.Cpu);
+        Assert.Equal(new CpuQuantity(1000), spec.Resources.CpuLimit);
         Assert.Equal(new ByteSize(64L << 20), spec.Resources.Memory);
         Assert.Equal(
             [new PortMapping(8080, 8080), new PortMapping(53, 5353, PortProtocol.Udp), new PortMapping(9090, null)],
@@ -90,6 +91,7 @@ public sealed class ServiceSpecTests
         Assert.Empty(spec.Command);
         Assert.Empty(spec.Env);
         Assert.Null(spec.Resources.Cpu);
+        Assert.Null(spec.Resources.CpuLimit);
         Assert.Null(spec.Resources.Memory);
         Assert.Empty(spec.Ports);
         Assert.Null(spec.Health);

@@ -49,7 +49,7 @@ public sealed class AutoscaleTests
             kind: Service
             name: burn
             image: {{image}}
-            resources: { cpu: 100m, memory: 16Mi }
+            resources: { cpu: 100m, cpuLimit: 100m, memory: 16Mi }
             ports:
               - { container: 8080, published: {{port}} }
             health:

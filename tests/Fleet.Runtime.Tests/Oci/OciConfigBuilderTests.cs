@@ -218,7 +218,7 @@ public sealed class OciConfigBuilderTests
     }
 
     [Theory]
-    // millicores → quota, period, shares
+    // millicores → quota over a 100 ms period (the limit), shares (the request)
     [InlineData(1000, 100_000, 1024)]
     [InlineData(500, 50_000, 512)]
     [InlineData(250, 25_000, 256)]
@@ -227,13 +227,32 @@ public sealed class OciConfigBuilderTests
     [InlineData(10, 1_000, 10)]
     [InlineData(1, 1_000, 2)]
     [InlineData(64_000, 6_400_000, 65536)]
-    public void Cpu_millicores_become_quota_over_a_100ms_period_and_shares(long millicores, long quota, ulong shares)
+    public void A_cpu_limit_becomes_a_quota_and_the_request_shares(long millicores, long quota, ulong shares)
     {
-        var service = Service() with { Resources = new ResourceRequest { Cpu = new CpuQuantity(millicores) } };
+        var service = Service() with { Resources = new ResourceRequest { Cpu = new CpuQuantity(millicores), CpuLimit = new CpuQuantity(millicores) } };
         var cpu = Json(Image(), service, Facts())["linux"]!["resources"]!["cpu"]!;
         Assert.Equal(quota, cpu["quota"]!.GetValue<long>());
         Assert.Equal(100_000UL, cpu["period"]!.GetValue<ulong>());
         Assert.Equal(shares, cpu["shares"]!.GetValue<ulong>());
+    }
+
+    [Fact]
+    public void A_cpu_request_alone_is_shares_with_no_quota_so_the_replica_may_burst()
+    {
+        var service = Service() with { Resources = new ResourceRequest { Cpu = new CpuQuantity(100) } };
+        var cpu = Json(Image(), service, Facts())["linux"]!["resources"]!["cpu"]!.AsObject();
+        Assert.Equal(102UL, cpu["shares"]!.GetValue<ulong>());
+        Assert.False(cpu.ContainsKey("quota"), cpu.ToJsonString());
+        Assert.False(cpu.ContainsKey("period"), cpu.ToJsonString());
+    }
+
+    [Fact]
+    public void A_cpu_limit_alone_is_a_quota_with_default_shares()
+    {
+        var service = Service() with { Resources = new ResourceRequest { CpuLimit = new CpuQuantity(500) } };
+        var cpu = Json(Image(), service, Facts())["linux"]!["resources"]!["cpu"]!.AsObject();
+        Assert.Equal(50_000L, cpu["quota"]!.GetValue<long>());
+        Assert.False(cpu.ContainsKey("shares"), cpu.ToJsonString());
     }
 
     [Theory]
