@@ -237,7 +237,8 @@ wait_healthy 1 120
 for _ in $(seq 1 300); do [ "$(replicas_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] && break; sleep 0.2; done
 sleep 2
 
-echo "== Fleet: scale web 1 -> $N"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== Fleet: scale web 1 -> $N (load average $load_before)"
 t0=$(ms)
 ctl 1 scale web --replicas "$N" >/dev/null
 t_cmd=$(ms)
@@ -361,14 +362,14 @@ the tasks as unhealthy in a loop), and again with no health check, until $N task
 $row
 MD
   if [ -n "$notes" ]; then printf '\n%s\n' "$notes" >>"$here/RESULTS.md"; fi
-  python3 - "$repo/bench/RESULTS.md" "$when" "$load" "$row" <<'PY'
+  python3 - "$repo/bench/RESULTS.md" "$when" "$load_before, at the end $load" "$row" <<'PY'
 import sys, re
 path, when, load, row = sys.argv[1:]
 text = open(path).read()
 block = f"""<!-- scale3:begin -->
 ## Elastic scaling (#7): scale on a 3-node cluster — `bench/scale3/run.sh` ([details](scale3/RESULTS.md))
 
-{when}, load average {load} at the end of the run (the machine was shared with other sessions' builds and tests).
+{when}, load average before Fleet's run {load} (the end includes the peer's tasks and their health checks).
 
 | measurement | Fleet | peer | ratio | target |
 |---|---|---|---|---|
