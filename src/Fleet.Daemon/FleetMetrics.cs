@@ -116,7 +116,7 @@ internal static class FleetMetrics
         }
         try
         {
-            var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
+            var controller = await registry.WaitForAsync<ControllerProxy>(cancellationToken);
             var answer = await controller.Ask<ControllerProtocol.ServicesResponse>(
                 new ControllerProtocol.GetServices(), TimeSpan.FromSeconds(2), cancellationToken);
             var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -30,6 +30,9 @@ internal sealed partial class FleetApiService
     /// <summary>EventPollInterval is how often WatchEvents asks the controller for new events.</summary>
     public static readonly TimeSpan EventPollInterval = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>LateNodesInterval is how often `logs -f SERVICE` asks which other nodes have replicas now.</summary>
+    public static readonly TimeSpan LateNodesInterval = TimeSpan.FromSeconds(2);
+
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<ApiEvent> responseStream, ServerCallContext context)
     {
         // Events carry no sequence number on the wire: a (time, kind, service, generation) key
@@ -77,6 +80,7 @@ internal sealed partial class FleetApiService
     /// Logs serves a replica's or a service's lines. On the node fleetctl talks to, replicas on
     /// other nodes (by the controller's view) are read through those nodes' APIs and merged by
     /// time with this node's; a call passed on by another node is answered from this node alone.
+    /// Following a service also follows it onto nodes that get replicas of it later.
     /// </summary>
     public override async Task Logs(LogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
@@ -103,6 +107,12 @@ internal sealed partial class FleetApiService
         foreach (var peer in remote)
         {
             sources.Add(RemoteLogs(peers, peer, request, alone: sources.Count == 0 && remote.Count == 1, context.CancellationToken));
+        }
+        if (request.Follow && !forwarded && !peers.IsAlone && !ReplicaId.TryParse(request.Target, out _, out _))
+        {
+            // Following a service: its replicas may later start on nodes that had none (a scale-up,
+            // a node failure, a rebalance), as `kubectl logs -f -l` does not but a user expects.
+            sources.Add(LateNodesLogs(peers, request, [.. remote], context, context.CancellationToken));
         }
         var lines = sources.Count == 1 ? sources[0] : LogMerge.MergeAsync(sources, request.Follow, context.CancellationToken);
         try
@@ -165,6 +175,63 @@ internal sealed partial class FleetApiService
             yield return line.Stream == HistoryEndStream && line.Replica.Length == 0
                 ? LogEntry.EndOfHistory
                 : new LogEntry(line.Replica, line.Time?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch, line.Stream, line.Text);
+        }
+    }
+
+    /// <summary>
+    /// LateNodesLogs follows a service onto the other nodes that get replicas of it after the call
+    /// began: it asks the controller every <see cref="LateNodesInterval"/> and streams each new
+    /// node's lines (all of them: they are new since the call began). It has no history of its own.
+    /// </summary>
+    private async IAsyncEnumerable<LogEntry> LateNodesLogs(PeerNodes peers, LogsRequest request, HashSet<NodeName> known, ServerCallContext context, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        yield return LogEntry.EndOfHistory;
+        var late = request.Clone();
+        late.ClearTail();
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<LogEntry>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pumps = new List<Task>();
+        async Task Pump(NodeName peer)
+        {
+            await foreach (var entry in RemoteLogs(peers, peer, late, alone: false, stop.Token).ConfigureAwait(false))
+            {
+                if (!entry.IsEndOfHistory)
+                {
+                    await lines.Writer.WriteAsync(entry, stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        var watcher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(LateNodesInterval, stop.Token).ConfigureAwait(false);
+                IReadOnlyList<NodeName> nodes;
+                try
+                {
+                    nodes = await NodesWithReplicasOf(request.Target, peers, context).ConfigureAwait(false);
+                }
+                catch (RpcException) when (!stop.IsCancellationRequested)
+                {
+                    continue; // the controller is busy or failing over: ask again next round
+                }
+                foreach (var peer in nodes.Where(known.Add))
+                {
+                    pumps.Add(Task.Run(() => Pump(peer), CancellationToken.None));
+                }
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var entry in lines.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return entry;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll([watcher, .. pumps]).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
     }
 

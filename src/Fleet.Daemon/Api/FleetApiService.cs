@@ -143,7 +143,7 @@ internal sealed partial class FleetApiService(ActorRegistry registry, TimeProvid
 
     private async Task<T> Ask<T>(object message, ServerCallContext context)
     {
-        var controller = await registry.GetAsync<ControllerProxy>(context.CancellationToken);
+        var controller = await registry.WaitForAsync<ControllerProxy>(context.CancellationToken);
         try
         {
             return await controller.Ask<T>(message, AskTimeout, context.CancellationToken);

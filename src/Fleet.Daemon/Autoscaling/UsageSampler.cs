@@ -70,7 +70,7 @@ internal sealed partial class UsageSampler(
 
     private async Task SampleAsync(CancellationToken cancellationToken)
     {
-        var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
+        var controller = await registry.WaitForAsync<ControllerProxy>(cancellationToken);
         var services = await controller.Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), AskTimeout, cancellationToken);
         var autoscaled = services.Services.Select(s => s.Entry.Spec).Where(s => s.Autoscale is not null).ToList();
         if (autoscaled.Count == 0)

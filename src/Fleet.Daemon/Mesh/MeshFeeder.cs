@@ -104,7 +104,7 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     private async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        var controller = await registry.GetAsync<ControllerProxy>(cancellationToken);
+        var controller = await registry.WaitForAsync<ControllerProxy>(cancellationToken);
         ControllerProtocol.ServicesResponse services;
         ControllerProtocol.ReplicasResponse replicas;
         ControllerProtocol.NodesResponse? nodes = null;

@@ -62,7 +62,7 @@ internal sealed class MemberNode : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var registry = host.Services.GetRequiredService<ActorRegistry>();
-        return new MemberNode(name, host, host.Services.GetRequiredService<ActorSystem>(), await registry.GetAsync<ControllerProxy>(), driver);
+        return new MemberNode(name, host, host.Services.GetRequiredService<ActorSystem>(), await registry.WaitForAsync<ControllerProxy>(CancellationToken.None), driver);
     }
 
     public async Task<T> AskAsync<T>(object message) => await Controller.Ask<T>(message, TimeSpan.FromSeconds(20));

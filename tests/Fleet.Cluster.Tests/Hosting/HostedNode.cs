@@ -43,7 +43,7 @@ internal sealed class HostedNode : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var registry = host.Services.GetRequiredService<ActorRegistry>();
-        return new HostedNode(host, await registry.GetAsync<ControllerProxy>());
+        return new HostedNode(host, await registry.WaitForAsync<ControllerProxy>(CancellationToken.None));
     }
 
     public async Task<T> AskAsync<T>(object message) => await Controller.Ask<T>(message, TimeSpan.FromSeconds(20));

@@ -59,25 +59,31 @@ public sealed class RemoteLogsExecTests
         Assert.Contains("has no container", Exec(node1, "chatty-zzzzz", "true").Stderr, StringComparison.Ordinal);
 
         // logs -f through node1: a line the remote replica writes later arrives while following.
-        var followed = new StringWriter();
-        var stdout = TextWriter.Synchronized(followed);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var follow = Task.Run(() => LogsCommand.Execute("chatty", follow: true, tail: 2, timestamps: false, node1.Server, stdout, TextWriter.Null, stop.Token));
-        cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | started", StringComparison.Ordinal) || follow.IsCompleted,
-            () => $"the last stdout line of {remote.Id} (tail 2: started, then complaint on stderr) while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
-        Assert.False(follow.IsCompleted, $"logs -f ended early ({follow.Status}): {Text(stdout, followed)}");
-        Assert.Equal(0, Exec(node1, remote.Id, "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1").ExitCode);
-        Assert.Equal(0, Exec(node1, local.Id, "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1").ExitCode);
-        cluster.Eventually(() => Text(stdout, followed).Contains($"{remote.Id} | later-from-node2", StringComparison.Ordinal) && Text(stdout, followed).Contains($"{local.Id} | later-from-node1", StringComparison.Ordinal),
-            () => $"both new lines while following: {Text(stdout, followed)}", TimeSpan.FromSeconds(30));
-        await stop.CancelAsync();
-        try
+        await using (var follow = Follower.Start("chatty", tail: 2, node1))
         {
-            await follow;
+            cluster.Eventually(() => follow.Shows($"{remote.Id} | started"),
+                () => $"the last stdout line of {remote.Id} (tail 2: started, then complaint on stderr) while following: {follow.Text}", TimeSpan.FromSeconds(30));
+            Assert.Equal(0, Exec(node1, remote.Id, "/bin/sh", "-c", "echo later-from-node2 > /proc/1/fd/1").ExitCode);
+            Assert.Equal(0, Exec(node1, local.Id, "/bin/sh", "-c", "echo later-from-node1 > /proc/1/fd/1").ExitCode);
+            cluster.Eventually(() => follow.Shows($"{remote.Id} | later-from-node2") && follow.Shows($"{local.Id} | later-from-node1"),
+                () => $"both new lines while following: {follow.Text}", TimeSpan.FromSeconds(30));
         }
-        catch (OperationCanceledException)
+
+        // logs -f SERVICE through node1 follows the service onto node2 when a replica starts there later.
+        node1.CtlOk("cordon", "node2");
+        node1.CtlOk("apply", "-f", cluster.File("late.yaml", yaml.Replace("name: chatty", "name: late", StringComparison.Ordinal).Replace("replicas: 2", "replicas: 1", StringComparison.Ordinal)));
+        var first = Assert.Single(cluster.WaitHealthy("late", 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal("node1", first.Node);
+        await using (var follow = Follower.Start("late", tail: 10, node1))
         {
-            // following ends by cancellation
+            cluster.Eventually(() => follow.Shows($"{first.Id} | started"),
+                () => $"the first replica's line while following late: {follow.Text}", TimeSpan.FromSeconds(30));
+            node1.CtlOk("uncordon", "node2");
+            node1.CtlOk("scale", "late", "--replicas", "2");
+            var second = cluster.WaitHealthy("late", 2, TimeSpan.FromSeconds(60)).Single(r => r.Id != first.Id);
+            Assert.Equal("node2", second.Node);
+            cluster.Eventually(() => follow.Shows($"{second.Id} | started {second.Id}"),
+                () => $"the line of {second.Id}, started on node2 after `logs -f late` began: {follow.Text}", TimeSpan.FromSeconds(30));
         }
     }
 
@@ -85,12 +91,54 @@ public sealed class RemoteLogsExecTests
     private static CliResult Exec(FleetNode node, string replica, params string[] command) =>
         CliResult.Run(["exec", "--server", node.Server, replica, "--", .. command]);
 
-    /// <summary>Text reads what the follower wrote so far (TextWriter.Synchronized locks the wrapper itself).</summary>
-    private static string Text(TextWriter synchronized, StringWriter writer)
+    /// <summary>
+    /// Follower runs `fleetctl logs -f` in the background (bounded to 90 s) and keeps what it
+    /// printed; a follower that ends on its own fails the wait it is used in.
+    /// </summary>
+    private sealed class Follower : IAsyncDisposable
     {
-        lock (synchronized)
+        private readonly StringWriter _printed = new();
+        private readonly TextWriter _stdout;
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(90));
+        private readonly Task<int> _run;
+
+        private Follower(string target, int tail, FleetNode node)
         {
-            return writer.ToString();
+            _stdout = TextWriter.Synchronized(_printed);
+            _run = Task.Run(() => LogsCommand.Execute(target, follow: true, tail: tail, timestamps: false, node.Server, _stdout, TextWriter.Null, _stop.Token));
+        }
+
+        public static Follower Start(string target, int tail, FleetNode node) => new(target, tail, node);
+
+        /// <summary>Text is what was printed so far (TextWriter.Synchronized locks the wrapper itself).</summary>
+        public string Text
+        {
+            get
+            {
+                lock (_stdout)
+                {
+                    return _printed.ToString();
+                }
+            }
+        }
+
+        /// <summary>Shows is true once <paramref name="line"/> was printed; it throws when following ended early.</summary>
+        public bool Shows(string line) =>
+            Text.Contains(line, StringComparison.Ordinal)
+            || (_run.IsCompleted ? throw new InvalidOperationException($"logs -f ended early ({_run.Status}): {Text}") : false);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try
+            {
+                await _run;
+            }
+            catch (OperationCanceledException)
+            {
+                // following ends by cancellation
+            }
+            _stop.Dispose();
         }
     }
 }
