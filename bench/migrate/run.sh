@@ -101,7 +101,12 @@ cleanup() {
     ip link del "${prefix}b$n" 2>/dev/null
   done
   find /sys/fs/cgroup -depth -type d -name "*${prefix}*" -exec rmdir {} \; 2>/dev/null
-  find /sys/fs/cgroup -depth -type d -path "*fleet*" -name "node*-*" -empty 2>/dev/null | while read -r d; do grep -q "$work" <<<"$d" && rmdir "$d"; done
+  # The naive run's container lived under node N's cgroup parent without fleetd to remove it:
+  # /fleet/nodeN-<first 8 hex of sha256(data dir)>, then /fleet itself when empty.
+  for n in 1 2; do
+    parent="node$n-$(printf %s "$work/node$n" | sha256sum | cut -c1-8)"
+    for h in /sys/fs/cgroup /sys/fs/cgroup/*; do rmdir "$h/fleet/$parent" "$h/fleet" 2>/dev/null; done
+  done
   rm -rf "$work"
   true
 }

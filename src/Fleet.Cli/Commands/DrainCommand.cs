@@ -24,30 +24,11 @@ public static class DrainCommand
 
     public static readonly Argument<string> Node = CordonCommand.NodeArgument("The node to drain.");
 
-    public static readonly Option<string?> Timeout = new("--timeout")
-    {
-        Description = "How long to wait for the node to be empty, e.g. 90s, 10m (default 5m).",
-    };
+    public static readonly Option<string?> Timeout = TimeoutOption.Create("How long to wait for the node to be empty, e.g. 90s, 10m (default 5m).");
 
     public static readonly Option<bool> NoWait = new("--no-wait") { Description = "Start the drain and return at once." };
 
     public static readonly Option<string?> Server = ServerConnection.ServerOption();
-
-    static DrainCommand() => Timeout.Validators.Add(result =>
-    {
-        if (result.Tokens.Count == 0)
-        {
-            return;
-        }
-        if (!DurationText.TryParse(result.Tokens[^1].Value, out var value, out var error))
-        {
-            result.AddError($"--timeout: {error}");
-        }
-        else if (value <= TimeSpan.Zero)
-        {
-            result.AddError("--timeout: must be more than 0s");
-        }
-    });
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {

@@ -31,7 +31,7 @@ public static class MigrateCommand
         Description = "Cap the transfer of a stateful replica's data, in bytes per second (e.g. 50Mi).",
     };
 
-    public static readonly Option<string?> Timeout = new("--timeout") { Description = "How long to wait for the migration, e.g. 90s, 10m (default 5m)." };
+    public static readonly Option<string?> Timeout = TimeoutOption.Create("How long to wait for the migration, e.g. 90s, 10m (default 5m).");
 
     public static readonly Option<bool> NoWait = new("--no-wait") { Description = "Start the migration and return at once." };
 
@@ -44,13 +44,6 @@ public static class MigrateCommand
             if (result.Tokens.Count > 0 && !ByteSize.TryParse(result.Tokens[^1].Value, out _, out var error))
             {
                 result.AddError($"--bandwidth: {error}");
-            }
-        });
-        Timeout.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && (!DurationText.TryParse(result.Tokens[^1].Value, out var value, out var error) || value <= TimeSpan.Zero))
-            {
-                result.AddError($"--timeout: {(string.IsNullOrEmpty(error) ? "must be more than 0s" : error)}");
             }
         });
     }

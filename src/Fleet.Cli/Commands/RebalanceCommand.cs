@@ -25,32 +25,13 @@ public static class RebalanceCommand
 
     public static readonly Option<bool> DryRun = new("--dry-run") { Description = "Print the plan (replica, from, to, reason) and move nothing." };
 
-    public static readonly Option<string?> Timeout = new("--timeout")
-    {
-        Description = "How long to wait for the rebalance to finish, e.g. 90s, 10m (default 5m).",
-    };
+    public static readonly Option<string?> Timeout = TimeoutOption.Create("How long to wait for the rebalance to finish, e.g. 90s, 10m (default 5m).");
 
     public static readonly Option<bool> NoWait = new("--no-wait") { Description = "Start the rebalance and return at once." };
 
     public static readonly Option<string?> Format = Output.FormatOption();
 
     public static readonly Option<string?> Server = ServerConnection.ServerOption();
-
-    static RebalanceCommand() => Timeout.Validators.Add(result =>
-    {
-        if (result.Tokens.Count == 0)
-        {
-            return;
-        }
-        if (!DurationText.TryParse(result.Tokens[^1].Value, out var value, out var error))
-        {
-            result.AddError($"--timeout: {error}");
-        }
-        else if (value <= TimeSpan.Zero)
-        {
-            result.AddError("--timeout: must be more than 0s");
-        }
-    });
 
     /// <summary>Settings are one parsed command line.</summary>
     public sealed record Settings(bool DryRun, TimeSpan Timeout, bool NoWait, OutputFormat Format, string Server);

@@ -30,10 +30,7 @@ public static class RolloutCommand
 
     public static readonly Argument<string> UndoService = ServiceArgument();
 
-    public static readonly Option<string?> Timeout = new("--timeout")
-    {
-        Description = "Give up waiting after that long, e.g. 90s, 10m (default: until the rollout ends; its progress deadline bounds it).",
-    };
+    public static readonly Option<string?> Timeout = TimeoutOption.Create("Give up waiting after that long, e.g. 90s, 10m (default: until the rollout ends; its progress deadline bounds it).");
 
     public static readonly Option<long?> Generation = new("--generation")
     {
@@ -55,21 +52,6 @@ public static class RolloutCommand
 
     static RolloutCommand()
     {
-        Timeout.Validators.Add(result =>
-        {
-            if (result.Tokens.Count == 0)
-            {
-                return;
-            }
-            if (!DurationText.TryParse(result.Tokens[^1].Value, out var value, out var error))
-            {
-                result.AddError($"--timeout: {error}");
-            }
-            else if (value <= TimeSpan.Zero)
-            {
-                result.AddError("--timeout: must be more than 0s");
-            }
-        });
         foreach (var option in new[] { Generation, ToGeneration })
         {
             option.Validators.Add(result =>

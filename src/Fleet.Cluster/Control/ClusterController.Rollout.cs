@@ -28,22 +28,7 @@ public sealed partial class ClusterController
         Command<RolloutProtocol.GetRollout>(q => Sender.Tell(RolloutOf(q.Service)));
     }
 
-    private void HandleUndo(RolloutProtocol.Undo undo)
-    {
-        var (result, events) = RolloutRollback.Undo(_desired, undo);
-        if (events.Count == 0)
-        {
-            Sender.Tell(result);
-            return;
-        }
-        var replyTo = Sender;
-        PersistEvents(events, () =>
-        {
-            _log.Info("{0}", result.Message);
-            replyTo.Tell(result);
-            ReconcileNow();
-        });
-    }
+    private void HandleUndo(RolloutProtocol.Undo undo) => Commit(RolloutRollback.Undo(_desired, undo));
 
     /// <summary>
     /// WatchRollouts judges every rollout in progress against what the agents report now and

@@ -200,9 +200,15 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     /// <summary>Props makes the controller's props with the scheduler (<see cref="SchedulingPlanner"/>).</summary>
     public static Props Props(ControllerSettings settings) => Props(settings, new SchedulingPlanner());
 
-    private void HandleCommand(IServiceCommand command)
+    private void HandleCommand(IServiceCommand command) => Commit(_desired.Decide(command));
+
+    /// <summary>
+    /// Commit answers a decided service command: at once when it changed nothing, otherwise once
+    /// its events are journaled, and then reconciles towards the new desired state.
+    /// </summary>
+    private void Commit((CommandResult Result, IReadOnlyList<IServiceEvent> Events) decision)
     {
-        var (result, events) = _desired.Decide(command);
+        var (result, events) = decision;
         if (events.Count == 0)
         {
             Sender.Tell(result);
