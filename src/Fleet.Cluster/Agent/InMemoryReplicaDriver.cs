@@ -15,11 +15,15 @@ public sealed class InMemoryReplicaDriver(NodeName node, TimeProvider? clock = n
     private readonly ConcurrentDictionary<ReplicaId, ReplicaStatus> _replicas = new();
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private IReplicaObserver? _observer;
+    private int _starts;
 
     public string Name => "memory";
 
     /// <summary>FailStartsWith, when set, makes every start fail with that reason (e.g. a pull error).</summary>
     public string? FailStartsWith { get; set; }
+
+    /// <summary>Starts counts the starts asked of the driver, failed ones included.</summary>
+    public int Starts => Volatile.Read(ref _starts);
 
     /// <summary>Replicas are what the driver holds now.</summary>
     public IReadOnlyCollection<ReplicaStatus> Replicas => _replicas.Values.ToList();
@@ -48,6 +52,7 @@ public sealed class InMemoryReplicaDriver(NodeName node, TimeProvider? clock = n
     public Task StartAsync(AgentProtocol.StartReplica request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        Interlocked.Increment(ref _starts);
         if (_replicas.ContainsKey(request.Id))
         {
             return Task.CompletedTask;

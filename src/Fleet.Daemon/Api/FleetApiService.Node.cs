@@ -231,7 +231,9 @@ internal sealed partial class FleetApiService
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll([watcher, .. pumps]).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            // The watcher adds pumps: it must have ended before they are collected.
+            await watcher.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            await Task.WhenAll(pumps).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
     }
 

@@ -249,7 +249,11 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IMigratingD
             LogPath = _paths.ReplicaLog(slot.Id),
             LogMaxBytes = _options.LogMaxBytes,
             LogFiles = _options.LogFiles,
-        }, slot.Life.Token).ConfigureAwait(false);
+        }, CancellationToken.None).ConfigureAwait(false);
+        // Not cancelled by a stop: a create abandoned half-way leaves its shim setting up the
+        // rootfs while the stop deletes the replica's directory ("Directory not empty", the
+        // replica stuck Stopping). The create is bounded by its own timeout; the stop, waiting
+        // for this operation, then kills and deletes a whole container.
         StartTrace.Mark(slot.Id, "created");
         _runtime.Start(id);
         var pid = _runtime.State(id).Pid;

@@ -142,61 +142,18 @@ public sealed class RebalanceTests : Akka.TestKit.Xunit2.TestKit
     public void Moves_whose_replacement_keeps_failing_end_the_rebalance_after_three()
     {
         var (controller, drivers) = TwoNodesWithSix(new RebalanceSettings { SettleDelay = TimeSpan.Zero });
-        var failing = new FailingReplicaDriver(Node3);
+        var failing = new InMemoryReplicaDriver(Node3) { FailStartsWith = "pull: manifest unknown" };
 
         StartAgent(controller, Node3, failing);
 
-        AwaitAssert(() => Assert.True(failing.Attempts > 0), Settle);
+        AwaitAssert(() => Assert.True(failing.Starts > 0), Settle);
         AwaitAssert(() => Assert.False(Ask<RebalanceProtocol.RebalanceResponse>(controller, new RebalanceProtocol.GetRebalance()).InProgress), Settle);
         var status = Ask<RebalanceProtocol.RebalanceResponse>(controller, new RebalanceProtocol.GetRebalance());
         Assert.Equal(3, status.Moves.Count);
         Assert.All(status.Moves, m => Assert.Equal(RebalanceProtocol.MoveState.GivenUp, m.State));
         Thread.Sleep(TimeSpan.FromMilliseconds(800));
-        Assert.Equal(3, failing.Attempts);
+        Assert.Equal(3, failing.Starts);
         Assert.Equal(3, Rebalanced(controller).Count);
         Assert.Equal(6, drivers[0].Replicas.Count + drivers[1].Replicas.Count); // the originals stayed
-    }
-
-    /// <summary>FailingReplicaDriver reports every replica it is asked to start as Failed (an image the node cannot pull).</summary>
-    private sealed class FailingReplicaDriver(NodeName node) : IReplicaDriver
-    {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<ReplicaId, ReplicaStatus> _replicas = new();
-        private IReplicaObserver? _observer;
-        private int _attempts;
-
-        public string Name => "failing";
-
-        public int Attempts => Volatile.Read(ref _attempts);
-
-        public Task<IReadOnlyList<ReplicaStatus>> AdoptAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ReplicaStatus>>([]);
-
-        public Task StartAsync(AgentProtocol.StartReplica request, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _attempts);
-            var status = new ReplicaStatus(request.Id, node, request.Generation, ReplicaPhase.Failed, ReplicaHealth.Unknown, null, null, 0, "pull: manifest unknown");
-            _replicas[request.Id] = status;
-            _observer?.Changed(status);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(ReplicaId id, CancellationToken cancellationToken)
-        {
-            if (_replicas.TryRemove(id, out _))
-            {
-                _observer?.Removed(id);
-            }
-            return Task.CompletedTask;
-        }
-
-        public IDisposable Subscribe(IReplicaObserver observer)
-        {
-            _observer = observer;
-            return new Unsubscriber(() => _observer = null);
-        }
-
-        private sealed class Unsubscriber(Action dispose) : IDisposable
-        {
-            public void Dispose() => dispose();
-        }
     }
 }
