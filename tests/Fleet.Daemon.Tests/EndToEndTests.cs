@@ -146,6 +146,31 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public void A_fleetd_on_the_embedded_journal_maps_no_library_it_does_not_use()
+    {
+        // Idle RSS (#5) depends on what is loaded: Akka.Persistence.Sql's query layer (linq2db,
+        // LanguageExt) only for a PostgreSQL journal, System.Configuration's app.config reader
+        // (which opens the file through System.Net.WebClient's stream helpers) never.
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
+        fleetd.WaitReady();
+        Assert.Equal(ExitCodes.Ok, fleetd.Ctl("apply", "-f", dir.File("web.yaml", WebYaml)).ExitCode);
+        Assert.Equal(ExitCodes.Ok, fleetd.Ctl("scale", "web", "--replicas", "5").ExitCode);
+
+        var mapped = File.ReadLines($"/proc/{fleetd.Pid}/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6)
+            .Select(fields => Path.GetFileName(fields[5]))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Contains("Microsoft.Data.Sqlite.dll", mapped);
+        Assert.DoesNotContain("linq2db.dll", mapped);
+        Assert.DoesNotContain("LanguageExt.Core.dll", mapped);
+        Assert.DoesNotContain("Akka.Persistence.Sql.dll", mapped);
+        Assert.DoesNotContain("System.Net.WebClient.dll", mapped);
+    }
+
+    [Fact]
     public async Task Metrics_and_healthz_answer_on_the_http_port()
     {
         using var dir = new TempDir();

@@ -8,7 +8,7 @@ using Fleet.Cluster.Serialization;
 using Fleet.Core.Specs;
 using Fleet.Core.State;
 using LinqToDB;
-using Microsoft.Data.Sqlite;
+using Fleet.Cluster.Persistence;
 
 namespace Fleet.Cluster.Hosting;
 
@@ -66,6 +66,8 @@ public static class FleetAkkaHosting
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        // Before the ActorSystem exists: Akka asks System.Configuration for an app.config as it is created.
+        AppConfigBypass.Install();
         var seeds = options.SeedNodes.Count > 0
             ? options.SeedNodes.Select(s => $"akka.tcp://{FleetNodeOptions.SystemName}@{s}").ToArray()
             : [$"akka.tcp://{FleetNodeOptions.SystemName}@{options.Address}:{options.ClusterPort}"];
@@ -126,45 +128,23 @@ public static class FleetAkkaHosting
 
     private static void WithFleetJournal(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
     {
-        // autoInitialize: the journal and snapshot tables are created on first use (CREATE TABLE
-        // IF NOT EXISTS), so an empty database — or a fresh sqlite file — is all a cluster needs.
         if (options.Persistence == PersistenceProvider.Postgres)
         {
-            builder.WithSqlPersistence(
-                options.PostgresConnectionString ?? throw new InvalidOperationException("persistence provider postgres needs a connection string"),
-                ProviderName.PostgreSQL15,
-                autoInitialize: true);
+            builder.WithPostgresJournal(options.PostgresConnectionString ?? throw new InvalidOperationException("persistence provider postgres needs a connection string"));
             return;
         }
+        // The embedded journal: Fleet's own plugin on Akka.Persistence.Sql's tables (see
+        // SqliteJournalFile for why). The file and its tables are created here, before the
+        // controller's first recovery.
         Directory.CreateDirectory(options.DataDir);
-        var connectionString = SqliteJournal.Prepare(options.JournalPath);
-        builder.WithSqlPersistence(connectionString, ProviderName.SQLiteMS, autoInitialize: true);
+        builder.AddHocon(SqliteJournalFile.Hocon(SqliteJournalFile.Prepare(options.JournalPath)), HoconAddMode.Prepend);
     }
-}
 
-/// <summary>SqliteJournal prepares the embedded journal file.</summary>
-public static class SqliteJournal
-{
-    /// <summary>
-    /// Prepare creates the file if needed, switches it to write-ahead logging (a property of the
-    /// file, kept across connections) and returns the connection string for the journal.
-    /// </summary>
-    public static string Prepare(string path)
-    {
-        var connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-        }.ToString();
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        var mode = command.ExecuteScalar() as string;
-        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"could not switch {path} to WAL mode (got `{mode}`)");
-        }
-        return connectionString;
-    }
+    // A method of its own, so that a SQLite node never loads linq2db (Akka.Persistence.Sql's query
+    // layer): the JIT resolves the assemblies of a method's body when it compiles the method.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void WithPostgresJournal(this AkkaConfigurationBuilder builder, string connectionString) =>
+        // autoInitialize: the journal and snapshot tables are created on first use (CREATE TABLE
+        // IF NOT EXISTS), so an empty database is all a cluster needs.
+        builder.WithSqlPersistence(connectionString, ProviderName.PostgreSQL15, autoInitialize: true);
 }

@@ -29,7 +29,8 @@ internal sealed partial class UsageSampler(
     /// <summary>AskTimeout bounds the question for the declared services; a slow controller only skips a sample.</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
+    // Made on the first scrape of a replica's metrics endpoint: an idle node never needs it.
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) }), LazyThreadSafetyMode.ExecutionAndPublication);
     private string? _lastError;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -64,7 +65,10 @@ internal sealed partial class UsageSampler(
 
     public override void Dispose()
     {
-        _http.Dispose();
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
         base.Dispose();
     }
 
@@ -144,7 +148,7 @@ internal sealed partial class UsageSampler(
         timeout.CancelAfter(options.Autoscaler.SampleInterval);
         try
         {
-            var text = await _http.GetStringAsync(new Uri($"http://{ip}:{metric.Port}{metric.Path}"), timeout.Token);
+            var text = await _http.Value.GetStringAsync(new Uri($"http://{ip}:{metric.Port}{metric.Path}"), timeout.Token);
             return replica with { Custom = PrometheusText.TryRead(text, metric.Name) };
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)

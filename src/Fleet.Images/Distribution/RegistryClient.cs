@@ -57,45 +57,62 @@ public sealed class RegistryClient : IDisposable
 {
     private const int MaxRedirects = 10;
     private readonly RegistryClientOptions _options;
-    private readonly HttpClient _http;
-    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    // Built on first use: a node that never pulls (most of the time, an idle fleetd) keeps neither
+    // the HTTP stack nor the Polly pipeline in memory.
+    private readonly Lazy<HttpClient> _httpClient;
+    private readonly Lazy<ResiliencePipeline<HttpResponseMessage>> _retryPipeline;
     private readonly ConcurrentDictionary<string, AuthChallenge> _challenges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
 
     public RegistryClient(RegistryClientOptions? options = null)
     {
         _options = options ?? new RegistryClientOptions();
-        var handler = _options.Handler ?? new SocketsHttpHandler
+        _httpClient = new(() => CreateHttp(_options), LazyThreadSafetyMode.ExecutionAndPublication);
+        _retryPipeline = new(() => CreateRetry(_options), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    private static HttpClient CreateHttp(RegistryClientOptions options)
+    {
+        var handler = options.Handler ?? new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
             MaxConnectionsPerServer = 16,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
-        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
-        _retry = new ResiliencePipelineBuilder<HttpResponseMessage>()
+        var http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.UserAgent.ParseAdd(options.UserAgent);
+        return http;
+    }
+
+    private ResiliencePipeline<HttpResponseMessage> CreateRetry(RegistryClientOptions options) =>
+        new ResiliencePipelineBuilder<HttpResponseMessage>()
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
                     .Handle<HttpRequestException>()
                     .Handle<IOException>()
                     .HandleResult(r => IsTransient(r.StatusCode)),
-                MaxRetryAttempts = _options.MaxRetries,
+                MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = _options.BaseDelay,
+                Delay = options.BaseDelay,
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r ? RetryAfter(r) : null),
             })
             .Build();
-    }
 
     /// <summary>TokenRequests counts token fetches (tests assert the per-scope cache).</summary>
     public int TokenRequests => _tokenRequests;
 
     private int _tokenRequests;
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_httpClient.IsValueCreated)
+        {
+            _httpClient.Value.Dispose();
+        }
+    }
 
     /// <summary>BaseUri is where requests for <paramref name="registry"/> go.</summary>
     public Uri BaseUri(string registry) => RegistryHosts.BaseUri(registry, _options.Settings);
@@ -121,7 +138,7 @@ public sealed class RegistryClient : IDisposable
         var baseUri = BaseUri(registry);
         var target = new Uri(baseUri, request.PathOrUrl);
         CheckPlainHttp(registry, target);
-        var response = await _retry.ExecuteAsync(
+        var response = await _retryPipeline.Value.ExecuteAsync(
             async ct =>
             {
                 var authorization = await AuthorizationAsync(registry, scopes, forceRefresh: false, ct).ConfigureAwait(false);
@@ -167,7 +184,7 @@ public sealed class RegistryClient : IDisposable
             {
                 message.Headers.Authorization = authorization;
             }
-            var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var response = await _httpClient.Value.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!IsRedirect(response.StatusCode) || response.Headers.Location is null || (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head))
             {
                 return response;
@@ -276,7 +293,7 @@ public sealed class RegistryClient : IDisposable
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Basic", credentials.BasicValue);
         }
-        using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        using var response = await _httpClient.Value.SendAsync(message, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var who = credentials is null ? "anonymous" : $"user {credentials.Username}";
