@@ -150,7 +150,8 @@ public sealed class EndToEndTests
     {
         // Idle RSS (#5) depends on what is loaded: Akka.Persistence.Sql's query layer (linq2db,
         // LanguageExt) only for a PostgreSQL journal, System.Configuration's app.config reader
-        // (which opens the file through System.Net.WebClient's stream helpers) never.
+        // (which opens the file through System.Net.WebClient's stream helpers) never, Akka's
+        // Newtonsoft.Json fallback serializer only when something falls back to it.
         using var dir = new TempDir();
         using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
         fleetd.WaitReady();
@@ -168,6 +169,7 @@ public sealed class EndToEndTests
         Assert.DoesNotContain("LanguageExt.Core.dll", mapped);
         Assert.DoesNotContain("Akka.Persistence.Sql.dll", mapped);
         Assert.DoesNotContain("System.Net.WebClient.dll", mapped);
+        Assert.DoesNotContain("Newtonsoft.Json.dll", mapped);
     }
 
     [Fact]

@@ -82,7 +82,8 @@ public static class FleetAkkaHosting
                 SeedNodes = seeds,
                 SplitBrainResolver = new KeepMajorityOption { Role = FleetNodeOptions.ControlPlaneRole },
             })
-            .AddHocon(FailureDetection, HoconAddMode.Prepend);
+            .AddHocon(FailureDetection, HoconAddMode.Prepend)
+            .AddHocon(DeferredJsonSerializer.Hocon, HoconAddMode.Prepend);
 
         var singletonOptions = new ClusterSingletonOptions { Role = FleetNodeOptions.ControlPlaneRole };
         if (isControlPlane)
