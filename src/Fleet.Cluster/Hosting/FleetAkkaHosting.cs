@@ -18,7 +18,8 @@ public sealed class ControllerProxy;
 /// <summary>
 /// FleetAkkaHosting configures a node's ActorSystem in C# (no HOCON files): remoting on the
 /// cluster port, clustering with the node's roles and keep-majority split-brain resolution on
-/// control-plane, Fleet's serializer, the SQL journal, the ClusterController singleton with its
+/// control-plane, Fleet's serializer, the journal (Fleet's SQLite plugin, or Akka.Persistence.Sql on
+/// PostgreSQL), the ClusterController singleton with its
 /// proxy, and the NodeAgent on workers.
 /// </summary>
 public static class FleetAkkaHosting
