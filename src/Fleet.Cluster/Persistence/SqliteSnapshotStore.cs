@@ -8,7 +8,8 @@ namespace Fleet.Cluster.Persistence;
 
 /// <summary>
 /// SqliteSnapshotStore is Akka's snapshot store on <see cref="SqliteJournalFile"/>'s snapshot
-/// table: one row per (persistence id, sequence number), <c>created</c> in UTC ticks.
+/// table: one row per (persistence id, sequence number), <c>created</c> in the ticks of Akka's
+/// timestamps (UTC, taken as they are, so that the time criteria compare like with like).
 /// </summary>
 public sealed class SqliteSnapshotStore : SnapshotStore
 {
@@ -58,7 +59,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
                 """;
             command.Parameters.AddWithValue("$id", metadata.PersistenceId);
             command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
-            command.Parameters.AddWithValue("$created", metadata.Timestamp.ToUniversalTime().Ticks);
+            command.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
             command.Parameters.AddWithValue("$snapshot", stored.Bytes);
             command.Parameters.AddWithValue("$manifest", stored.Manifest);
             command.Parameters.AddWithValue("$serializer", stored.SerializerId);
@@ -77,7 +78,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
             : "DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq AND created = $created";
         command.Parameters.AddWithValue("$id", metadata.PersistenceId);
         command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
-        command.Parameters.AddWithValue("$created", metadata.Timestamp.ToUniversalTime().Ticks);
+        command.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
         command.ExecuteNonQuery();
     });
 
