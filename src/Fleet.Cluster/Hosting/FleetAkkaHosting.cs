@@ -4,11 +4,11 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Fleet.Cluster.Agent;
+using Fleet.Cluster.Persistence;
 using Fleet.Cluster.Serialization;
 using Fleet.Core.Specs;
 using Fleet.Core.State;
 using LinqToDB;
-using Fleet.Cluster.Persistence;
 
 namespace Fleet.Cluster.Hosting;
 
@@ -19,8 +19,7 @@ public sealed class ControllerProxy;
 /// FleetAkkaHosting configures a node's ActorSystem in C# (no HOCON files): remoting on the
 /// cluster port, clustering with the node's roles and keep-majority split-brain resolution on
 /// control-plane, Fleet's serializer, the journal (Fleet's SQLite plugin, or Akka.Persistence.Sql on
-/// PostgreSQL), the ClusterController singleton with its
-/// proxy, and the NodeAgent on workers.
+/// PostgreSQL), the ClusterController singleton with its proxy, and the NodeAgent on workers.
 /// </summary>
 public static class FleetAkkaHosting
 {

@@ -22,9 +22,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <summary>Creates the journal from its plugin config (<c>connection-string</c>).</summary>
     public SqliteEventJournal(Config config)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        _connectionString = config.GetString("connection-string")
-            ?? throw new ConfigurationException($"{SqliteJournalFile.JournalPluginId}.connection-string is not set");
+        _connectionString = SqliteJournalFile.ConnectionString(config, SqliteJournalFile.JournalPluginId);
         _system = Context.System;
     }
 
@@ -47,7 +45,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <inheritdoc/>
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var transaction = connection.BeginTransaction();
         Execute(connection, transaction, "UPDATE journal SET deleted = 1 WHERE persistence_id = $id AND sequence_number <= $to", persistenceId, toSequenceNr);
         Execute(connection, transaction, """
@@ -68,7 +66,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
         {
             return;
         }
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT sequence_number, created, message, identifier, manifest, writer_uuid FROM journal
@@ -98,7 +96,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <inheritdoc/>
     public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id";
         command.Parameters.AddWithValue("$id", persistenceId);
@@ -132,18 +130,20 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     private IImmutableList<Exception?> Write(List<PreparedWrite> writes)
     {
         // One transaction for the batch: if the database refuses a row, nothing of the batch is
-        // kept and Akka fails every write in it, as it assumes.
-        using var connection = Open();
+        // kept and Akka fails every write in it, as it assumes. One prepared statement per table.
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var transaction = connection.BeginTransaction();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
+            VALUES ($created, 0, $id, $seq, $message, $manifest, $serializer, $writer);
+            SELECT last_insert_rowid();
+            """;
+        using var tagInsert = connection.CreateCommand();
+        tagInsert.CommandText = "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($ordering, $tag, $seq, $id)";
         foreach (var row in writes.Where(w => w.Rejected is null).SelectMany(w => w.Rows))
         {
-            using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
-                VALUES ($created, 0, $id, $seq, $message, $manifest, $serializer, $writer);
-                SELECT last_insert_rowid();
-                """;
+            insert.Parameters.Clear();
             insert.Parameters.AddWithValue("$created", row.Created);
             insert.Parameters.AddWithValue("$id", row.Message.PersistenceId);
             insert.Parameters.AddWithValue("$seq", row.Message.SequenceNr);
@@ -154,9 +154,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
             var ordering = (long)insert.ExecuteScalar()!;
             foreach (var tag in row.Tags)
             {
-                using var tagInsert = connection.CreateCommand();
-                tagInsert.Transaction = transaction;
-                tagInsert.CommandText = "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($ordering, $tag, $seq, $id)";
+                tagInsert.Parameters.Clear();
                 tagInsert.Parameters.AddWithValue("$ordering", ordering);
                 tagInsert.Parameters.AddWithValue("$tag", tag);
                 tagInsert.Parameters.AddWithValue("$seq", row.Message.SequenceNr);
@@ -167,13 +165,6 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
         transaction.Commit();
         // Akka reads null as "every write succeeded".
         return writes.Any(w => w.Rejected is not null) ? writes.Select(w => w.Rejected).ToImmutableList() : null!;
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql, string persistenceId, long toSequenceNr)

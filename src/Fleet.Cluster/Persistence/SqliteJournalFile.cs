@@ -90,6 +90,22 @@ public static class SqliteJournalFile
         return connectionString;
     }
 
+    /// <summary>ConnectionString reads a plugin's <c>connection-string</c> from its config.</summary>
+    public static string ConnectionString(Akka.Configuration.Config config, string pluginId)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.GetString("connection-string")
+            ?? throw new Akka.Configuration.ConfigurationException($"{pluginId}.connection-string is not set");
+    }
+
+    /// <summary>Open opens a connection to the file (pooled by Microsoft.Data.Sqlite).</summary>
+    public static SqliteConnection Open(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
     /// <summary>Hocon configures both plugins on <paramref name="connectionString"/> and makes them the defaults.</summary>
     public static string Hocon(string connectionString)
     {

@@ -24,16 +24,14 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <summary>Creates the store from its plugin config (<c>connection-string</c>).</summary>
     public SqliteSnapshotStore(Config config)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        _connectionString = config.GetString("connection-string")
-            ?? throw new ConfigurationException($"{SqliteJournalFile.SnapshotPluginId}.connection-string is not set");
+        _connectionString = SqliteJournalFile.ConnectionString(config, SqliteJournalFile.SnapshotPluginId);
         _system = Context.System;
     }
 
     /// <inheritdoc/>
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var command = Select(connection, $"SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot WHERE {Selection} ORDER BY sequence_number DESC LIMIT 1", persistenceId, criteria);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
@@ -51,7 +49,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
         var stored = StoredPayload.Of(_system, snapshot);
         return Task.Run(() =>
         {
-            using var connection = Open();
+            using var connection = SqliteJournalFile.Open(_connectionString);
             using var command = connection.CreateCommand();
             command.CommandText = """
                 INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
@@ -70,7 +68,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <inheritdoc/>
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var command = connection.CreateCommand();
         // A zero timestamp means "any time" (Akka's SnapshotMetadata without one).
         command.CommandText = metadata.Timestamp == DateTime.MinValue
@@ -85,17 +83,10 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <inheritdoc/>
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = Open();
+        using var connection = SqliteJournalFile.Open(_connectionString);
         using var command = Select(connection, $"DELETE FROM snapshot WHERE {Selection}", persistenceId, criteria);
         command.ExecuteNonQuery();
     });
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
 
     private static SqliteCommand Select(SqliteConnection connection, string sql, string persistenceId, SnapshotSelectionCriteria criteria)
     {

@@ -68,7 +68,7 @@ public sealed class RegistryClient : IDisposable
     {
         _options = options ?? new RegistryClientOptions();
         _httpClient = new(() => CreateHttp(_options), LazyThreadSafetyMode.ExecutionAndPublication);
-        _retryPipeline = new(() => CreateRetry(_options), LazyThreadSafetyMode.ExecutionAndPublication);
+        _retryPipeline = new(CreateRetry, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     private static HttpClient CreateHttp(RegistryClientOptions options)
@@ -85,7 +85,7 @@ public sealed class RegistryClient : IDisposable
         return http;
     }
 
-    private ResiliencePipeline<HttpResponseMessage> CreateRetry(RegistryClientOptions options) =>
+    private ResiliencePipeline<HttpResponseMessage> CreateRetry() =>
         new ResiliencePipelineBuilder<HttpResponseMessage>()
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
@@ -93,10 +93,10 @@ public sealed class RegistryClient : IDisposable
                     .Handle<HttpRequestException>()
                     .Handle<IOException>()
                     .HandleResult(r => IsTransient(r.StatusCode)),
-                MaxRetryAttempts = options.MaxRetries,
+                MaxRetryAttempts = _options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = options.BaseDelay,
+                Delay = _options.BaseDelay,
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r ? RetryAfter(r) : null),
             })
             .Build();
