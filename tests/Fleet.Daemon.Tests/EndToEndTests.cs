@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Fleet.Cli;
 
@@ -170,6 +171,35 @@ public sealed class EndToEndTests
         Assert.DoesNotContain("Akka.Persistence.Sql.dll", mapped);
         Assert.DoesNotContain("System.Net.WebClient.dll", mapped);
         Assert.DoesNotContain("Newtonsoft.Json.dll", mapped);
+    }
+
+    [Fact]
+    public void Fleetd_runs_with_its_gc_budget_under_the_pid_and_arguments_it_was_started_with()
+    {
+        // The budget is environment-only, so fleetd executes itself again with it set (GcBudget).
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
+        fleetd.WaitReady();
+
+        var environment = File.ReadAllText($"/proc/{fleetd.Pid}/environ").Split('\0');
+        var arguments = File.ReadAllText($"/proc/{fleetd.Pid}/cmdline").Split('\0');
+        Assert.Contains($"{GcBudget.Gen0SizeVariable}={GcBudget.Budget}", environment);
+        Assert.Contains($"{GcBudget.Gen0MaxBudgetVariable}={GcBudget.Budget}", environment);
+        Assert.Contains("DOTNET_CLI_TELEMETRY_OPTOUT=1", environment);
+        Assert.Equal(FleetdProcess.Apphost, arguments[0]);
+        Assert.Equal(fleetd.ApiPort.ToString(CultureInfo.InvariantCulture), arguments[Array.IndexOf(arguments, "--api-port") + 1]);
+    }
+
+    [Fact]
+    public void A_gc_budget_the_user_set_is_kept()
+    {
+        using var dir = new TempDir();
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"), new Dictionary<string, string> { [GcBudget.Gen0SizeVariable] = "0x800000" });
+        fleetd.WaitReady();
+
+        var environment = File.ReadAllText($"/proc/{fleetd.Pid}/environ").Split('\0');
+        Assert.Contains($"{GcBudget.Gen0SizeVariable}=0x800000", environment);
+        Assert.DoesNotContain(environment, v => v.StartsWith(GcBudget.Gen0MaxBudgetVariable + "=", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -53,7 +53,11 @@ internal sealed class FleetdProcess : IDisposable
     public static string Apphost => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "fleetd.exe" : "fleetd");
 
     /// <summary>Start runs fleetd with the memory driver on fresh free ports; extra arguments go last.</summary>
-    public static FleetdProcess Start(string dataDir, params string[] extra)
+    public static FleetdProcess Start(string dataDir, params string[] extra) =>
+        Start(dataDir, new Dictionary<string, string>(), extra);
+
+    /// <summary>Start runs fleetd as <see cref="Start(string, string[])"/> does, with <paramref name="environment"/> added to its environment.</summary>
+    public static FleetdProcess Start(string dataDir, IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         var (api, http, cluster) = (FreePort(), FreePort(), FreePort());
         var info = new ProcessStartInfo(Apphost)
@@ -62,6 +66,10 @@ internal sealed class FleetdProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
         string[] driver = extra.Contains("--driver") ? [] : ["--driver", "memory"];
         foreach (var arg in (string[])["--data-dir", dataDir, "--api-port", $"{api}", "--http-port", $"{http}", "--cluster-port", $"{cluster}", .. driver, "--log-format", "json", .. extra])
         {

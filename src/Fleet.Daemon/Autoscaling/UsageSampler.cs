@@ -29,8 +29,10 @@ internal sealed partial class UsageSampler(
     /// <summary>AskTimeout bounds the question for the declared services; a slow controller only skips a sample.</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(2);
 
-    // Made on the first scrape of a replica's metrics endpoint: an idle node never needs it.
-    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) }), LazyThreadSafetyMode.ExecutionAndPublication);
+    // Made on the first scrape of a replica's metrics endpoint: an idle node never needs it. A plain
+    // field, not Lazy<HttpClient>: constructing that already loads System.Net.Http.
+    private HttpClient? _http;
+    private object? _httpLock;
     private string? _lastError;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -65,10 +67,7 @@ internal sealed partial class UsageSampler(
 
     public override void Dispose()
     {
-        if (_http.IsValueCreated)
-        {
-            _http.Value.Dispose();
-        }
+        _http?.Dispose();
         base.Dispose();
     }
 
@@ -136,6 +135,9 @@ internal sealed partial class UsageSampler(
         return result;
     }
 
+    private HttpClient Http() => LazyInitializer.EnsureInitialized(ref _http, ref _httpLock,
+        () => new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) }));
+
     /// <summary>ScrapeAsync reads the custom metric from one replica's endpoint; a failed scrape leaves it unmeasured.</summary>
     private async Task<AutoscaleProtocol.ReplicaUsage> ScrapeAsync(
         AutoscaleProtocol.ReplicaUsage replica, string? ip, CustomMetricTarget metric, CancellationToken cancellationToken)
@@ -148,7 +150,7 @@ internal sealed partial class UsageSampler(
         timeout.CancelAfter(options.Autoscaler.SampleInterval);
         try
         {
-            var text = await _http.Value.GetStringAsync(new Uri($"http://{ip}:{metric.Port}{metric.Path}"), timeout.Token);
+            var text = await Http().GetStringAsync(new Uri($"http://{ip}:{metric.Port}{metric.Path}"), timeout.Token);
             return replica with { Custom = PrometheusText.TryRead(text, metric.Name) };
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)

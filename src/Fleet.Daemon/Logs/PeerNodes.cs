@@ -17,7 +17,9 @@ internal sealed class PeerNodes(DaemonOptions options) : IDisposable
     /// <summary>ForwardedHeader names the node that passed a call on (gRPC metadata).</summary>
     public const string ForwardedHeader = "fleet-forwarded-by";
 
-    private readonly ConcurrentDictionary<NodeName, GrpcChannel> _channels = new();
+    // Made on the first call to another node: a node on its own never loads the gRPC client. A
+    // plain field, not built in the constructor: that would load Grpc.Net.Client and System.Net.Http.
+    private ConcurrentDictionary<NodeName, GrpcChannel>? _channels;
 
     /// <summary>IsAlone is true without a cluster of other nodes to reach (no cluster file, or one node).</summary>
     public bool IsAlone => options.ClusterNodes.Count(n => n.Name != options.Node) == 0;
@@ -36,7 +38,7 @@ internal sealed class PeerNodes(DaemonOptions options) : IDisposable
         {
             return null;
         }
-        var channel = _channels.GetOrAdd(node, _ =>
+        var channel = LazyInitializer.EnsureInitialized(ref _channels).GetOrAdd(node, _ =>
         {
             var host = entry.Address.Contains(':', StringComparison.Ordinal) ? $"[{entry.Address}]" : entry.Address;
             return GrpcChannel.ForAddress($"http://{host}:{entry.Ports.Api}", new GrpcChannelOptions
@@ -57,7 +59,7 @@ internal sealed class PeerNodes(DaemonOptions options) : IDisposable
 
     public void Dispose()
     {
-        foreach (var channel in _channels.Values)
+        foreach (var channel in _channels?.Values ?? [])
         {
             channel.Dispose();
         }

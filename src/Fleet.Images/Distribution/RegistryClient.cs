@@ -58,18 +58,23 @@ public sealed class RegistryClient : IDisposable
     private const int MaxRedirects = 10;
     private readonly RegistryClientOptions _options;
     // Built on first use: a node that never pulls (most of the time, an idle fleetd) keeps neither
-    // the HTTP stack nor the Polly pipeline in memory.
-    private readonly Lazy<HttpClient> _httpClient;
-    private readonly Lazy<ResiliencePipeline<HttpResponseMessage>> _retryPipeline;
+    // the HTTP stack nor the Polly pipeline in memory. Plain fields, not Lazy<T>: constructing a
+    // Lazy<HttpClient> already loads System.Net.Http (and a Lazy of the pipeline, Polly).
+    private HttpClient? _httpClient;
+    private ResiliencePipeline<HttpResponseMessage>? _retryPipeline;
+    private object? _httpLock;
+    private object? _retryLock;
     private readonly ConcurrentDictionary<string, AuthChallenge> _challenges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
 
     public RegistryClient(RegistryClientOptions? options = null)
     {
         _options = options ?? new RegistryClientOptions();
-        _httpClient = new(() => CreateHttp(_options), LazyThreadSafetyMode.ExecutionAndPublication);
-        _retryPipeline = new(CreateRetry, LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    private HttpClient Http => LazyInitializer.EnsureInitialized(ref _httpClient, ref _httpLock, () => CreateHttp(_options));
+
+    private ResiliencePipeline<HttpResponseMessage> Retry => LazyInitializer.EnsureInitialized(ref _retryPipeline, ref _retryLock, CreateRetry);
 
     private static HttpClient CreateHttp(RegistryClientOptions options)
     {
@@ -108,10 +113,7 @@ public sealed class RegistryClient : IDisposable
 
     public void Dispose()
     {
-        if (_httpClient.IsValueCreated)
-        {
-            _httpClient.Value.Dispose();
-        }
+        _httpClient?.Dispose();
     }
 
     /// <summary>BaseUri is where requests for <paramref name="registry"/> go.</summary>
@@ -138,7 +140,7 @@ public sealed class RegistryClient : IDisposable
         var baseUri = BaseUri(registry);
         var target = new Uri(baseUri, request.PathOrUrl);
         CheckPlainHttp(registry, target);
-        var response = await _retryPipeline.Value.ExecuteAsync(
+        var response = await Retry.ExecuteAsync(
             async ct =>
             {
                 var authorization = await AuthorizationAsync(registry, scopes, forceRefresh: false, ct).ConfigureAwait(false);
@@ -184,7 +186,7 @@ public sealed class RegistryClient : IDisposable
             {
                 message.Headers.Authorization = authorization;
             }
-            var response = await _httpClient.Value.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var response = await Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!IsRedirect(response.StatusCode) || response.Headers.Location is null || (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head))
             {
                 return response;
@@ -293,7 +295,7 @@ public sealed class RegistryClient : IDisposable
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Basic", credentials.BasicValue);
         }
-        using var response = await _httpClient.Value.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        using var response = await Http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var who = credentials is null ? "anonymous" : $"user {credentials.Username}";

@@ -83,24 +83,30 @@ public sealed class HealthProber(string runtimeRoot, string fleetrtPath)
 
     // One handler for every http probe: making a handler per probe costs more than the probe.
     // Each probe still gets its own connection (Connection: close, as the kubelet disables
-    // keep-alive), made by ConnectCallback to the target the request names.
-    private static readonly HttpRequestOptionsKey<ProbeTarget> TargetKey = new("fleet.probe-target");
-    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    // keep-alive), made by ConnectCallback to the target the request names. In a class of its own
+    // so that the HTTP stack is loaded by the first http probe, not by the first prober (a static
+    // of a System.Net.Http struct type here would load it with HealthProber).
+    private static class HttpProbeClient
     {
-        AllowAutoRedirect = false,
-        UseProxy = false,
-        UseCookies = false,
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(1),
-        ConnectCallback = async (context, ct) =>
+        public static readonly HttpRequestOptionsKey<ProbeTarget> TargetKey = new("fleet.probe-target");
+
+        public static readonly HttpClient Http = new(new SocketsHttpHandler
         {
-            if (!context.InitialRequestMessage.Options.TryGetValue(TargetKey, out var target))
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(1),
+            ConnectCallback = async (context, ct) =>
             {
-                throw new InvalidOperationException("a health probe request without its target");
-            }
-            return new NetworkStream(await ConnectAsync(target, context.DnsEndPoint.Port, ct).ConfigureAwait(false), ownsSocket: true);
-        },
-    })
-    { Timeout = Timeout.InfiniteTimeSpan };
+                if (!context.InitialRequestMessage.Options.TryGetValue(TargetKey, out var target))
+                {
+                    throw new InvalidOperationException("a health probe request without its target");
+                }
+                return new NetworkStream(await ConnectAsync(target, context.DnsEndPoint.Port, ct).ConfigureAwait(false), ownsSocket: true);
+            },
+        })
+        { Timeout = Timeout.InfiniteTimeSpan };
+    }
 
     private static async Task<ProbeResult> HttpAsync(HttpProbe http, ProbeTarget target, CancellationToken cancellationToken)
     {
@@ -112,8 +118,8 @@ public sealed class HealthProber(string runtimeRoot, string fleetrtPath)
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://{key}:{http.Port}{path}"));
         request.Headers.Host = $"{target.Address?.ToString() ?? "127.0.0.1"}:{http.Port.ToString(CultureInfo.InvariantCulture)}";
         request.Headers.ConnectionClose = true;
-        request.Options.Set(TargetKey, target);
-        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        request.Options.Set(HttpProbeClient.TargetKey, target);
+        using var response = await HttpProbeClient.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var code = (int)response.StatusCode;
         return new ProbeResult(code is >= 200 and < 400, $"GET {path} on port {http.Port}: {code} {response.ReasonPhrase}");
     }
