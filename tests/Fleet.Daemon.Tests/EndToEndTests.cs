@@ -152,7 +152,8 @@ public sealed class EndToEndTests
         // Idle RSS (#5) depends on what is loaded: Akka.Persistence.Sql's query layer (linq2db,
         // LanguageExt) only for a PostgreSQL journal, System.Configuration's app.config reader
         // (which opens the file through System.Net.WebClient's stream helpers) never, Akka's
-        // Newtonsoft.Json fallback serializer only when something falls back to it.
+        // Newtonsoft.Json fallback serializer only when something falls back to it, and none of
+        // the cluster tools Fleet does not use (sharding, distributed data).
         using var dir = new TempDir();
         using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
         fleetd.WaitReady();
@@ -171,35 +172,45 @@ public sealed class EndToEndTests
         Assert.DoesNotContain("Akka.Persistence.Sql.dll", mapped);
         Assert.DoesNotContain("System.Net.WebClient.dll", mapped);
         Assert.DoesNotContain("Newtonsoft.Json.dll", mapped);
+        Assert.Contains("Akka.Cluster.Tools.dll", mapped);
+        Assert.DoesNotContain("Akka.Cluster.Sharding.dll", mapped);
+        Assert.DoesNotContain("Akka.DistributedData.dll", mapped);
     }
 
     [Fact]
-    public void Fleetd_runs_with_its_gc_budget_under_the_pid_and_arguments_it_was_started_with()
+    public void Fleetd_runs_with_its_memory_settings_under_the_pid_and_arguments_it_was_started_with()
     {
-        // The budget is environment-only, so fleetd executes itself again with it set (GcBudget).
+        // The settings are environment-only, so fleetd executes itself again with them set (MemorySettings).
         using var dir = new TempDir();
         using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
         fleetd.WaitReady();
 
         var environment = File.ReadAllText($"/proc/{fleetd.Pid}/environ").Split('\0');
         var arguments = File.ReadAllText($"/proc/{fleetd.Pid}/cmdline").Split('\0');
-        Assert.Contains($"{GcBudget.Gen0SizeVariable}={GcBudget.Budget}", environment);
-        Assert.Contains($"{GcBudget.Gen0MaxBudgetVariable}={GcBudget.Budget}", environment);
+        Assert.Contains($"{MemorySettings.Gen0SizeVariable}={MemorySettings.Budget}", environment);
+        Assert.Contains($"{MemorySettings.Gen0MaxBudgetVariable}={MemorySettings.Budget}", environment);
+        Assert.Contains($"{MemorySettings.MallocArenasVariable}={MemorySettings.MallocArenas}", environment);
         Assert.Contains("DOTNET_CLI_TELEMETRY_OPTOUT=1", environment);
         Assert.Equal(FleetdProcess.Apphost, arguments[0]);
         Assert.Equal(fleetd.ApiPort.ToString(CultureInfo.InvariantCulture), arguments[Array.IndexOf(arguments, "--api-port") + 1]);
     }
 
     [Fact]
-    public void A_gc_budget_the_user_set_is_kept()
+    public void Memory_settings_the_user_made_are_kept()
     {
         using var dir = new TempDir();
-        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"), new Dictionary<string, string> { [GcBudget.Gen0SizeVariable] = "0x800000" });
+        using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"), new Dictionary<string, string>
+        {
+            [MemorySettings.Gen0SizeVariable] = "0x800000",
+            [MemorySettings.MallocArenasVariable] = "4",
+        });
         fleetd.WaitReady();
 
         var environment = File.ReadAllText($"/proc/{fleetd.Pid}/environ").Split('\0');
-        Assert.Contains($"{GcBudget.Gen0SizeVariable}=0x800000", environment);
-        Assert.DoesNotContain(environment, v => v.StartsWith(GcBudget.Gen0MaxBudgetVariable + "=", StringComparison.Ordinal));
+        Assert.Contains($"{MemorySettings.Gen0SizeVariable}=0x800000", environment);
+        Assert.Contains($"{MemorySettings.MallocArenasVariable}=4", environment);
+        Assert.DoesNotContain(environment, v => v.StartsWith(MemorySettings.Gen0MaxBudgetVariable + "=", StringComparison.Ordinal));
+        Assert.Single(environment, v => v.StartsWith(MemorySettings.MallocArenasVariable + "=", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -76,12 +76,7 @@ public static class FleetAkkaHosting
         builder
             .WithCustomSerializer(FleetSerializer.Name, FleetSerializer.BoundTypes, system => new FleetSerializer(system))
             .WithRemoting(options.Address, options.ClusterPort)
-            .WithClustering(new ClusterOptions
-            {
-                Roles = options.RoleNames.ToArray(),
-                SeedNodes = seeds,
-                SplitBrainResolver = new KeepMajorityOption { Role = FleetNodeOptions.ControlPlaneRole },
-            })
+            .WithFleetClustering(options.RoleNames, seeds)
             .AddHocon(FailureDetection, HoconAddMode.Prepend)
             .AddHocon(DeferredJsonSerializer.Hocon, HoconAddMode.Prepend);
 
@@ -121,6 +116,30 @@ public static class FleetAkkaHosting
                 registry.Register<NodeAgent>(agent);
             });
         }
+        return builder;
+    }
+
+    /// <summary>
+    /// WithFleetClustering makes the node a cluster member with <paramref name="roles"/>, joining
+    /// through <paramref name="seeds"/>, with keep-majority split-brain resolution on
+    /// control-plane and the cluster singleton's defaults. It is what Akka.Cluster.Hosting's
+    /// WithClustering does for these options, without the defaults of the cluster tools Fleet does
+    /// not use (sharding, distributed data, pub-sub, cluster client): WithClustering merges all of
+    /// them into every node's configuration and so loads and parses their assemblies' settings.
+    /// </summary>
+    private static AkkaConfigurationBuilder WithFleetClustering(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, IEnumerable<string> seeds)
+    {
+        var cluster = $$"""
+            akka.cluster {
+              roles = [{{string.Join(", ", roles.Select(r => r.ToHocon()))}}]
+              seed-nodes = [{{string.Join(", ", seeds.Select(s => s.ToHocon()))}}]
+            }
+            """;
+        builder
+            .AddHocon(cluster, HoconAddMode.Prepend)
+            .AddHocon(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig(), HoconAddMode.Append)
+            .WithActorRefProvider(Akka.Actor.ProviderSelection.Cluster.Instance);
+        new KeepMajorityOption { Role = FleetNodeOptions.ControlPlaneRole }.Apply(builder);
         return builder;
     }
 
