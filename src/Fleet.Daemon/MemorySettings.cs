@@ -86,8 +86,29 @@ internal static class MemorySettings
             environment.Add($"{variable.Key}={variable.Value}");
         }
         environment.AddRange(missing);
+        RemoveDiagnosticsEndpoint();
         Exec("/proc/self/exe", argv, environment);
         // Only a failed execve returns: run on with the defaults.
+    }
+
+    /// <summary>
+    /// RemoveDiagnosticsEndpoint removes this runtime's diagnostics socket (what dotnet-counters,
+    /// dotnet-trace and dotnet-dump connect to). It is named after the PID and the process's start
+    /// time, which an exec keeps, so the next runtime could not listen there while it exists.
+    /// </summary>
+    private static void RemoveDiagnosticsEndpoint()
+    {
+        try
+        {
+            foreach (var socket in Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+            {
+                File.Delete(socket);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only the diagnostics tools would miss it.
+        }
     }
 
     private static void Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment)

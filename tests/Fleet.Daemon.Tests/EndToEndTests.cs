@@ -193,6 +193,13 @@ public sealed class EndToEndTests
         Assert.Contains("DOTNET_CLI_TELEMETRY_OPTOUT=1", environment);
         Assert.Equal(FleetdProcess.Apphost, arguments[0]);
         Assert.Equal(fleetd.ApiPort.ToString(CultureInfo.InvariantCulture), arguments[Array.IndexOf(arguments, "--api-port") + 1]);
+
+        // The runtime that runs after the exec answers the diagnostics tools (dotnet-counters,
+        // dotnet-dump) on the socket named after the PID, which the first one had taken.
+        var endpoint = Assert.Single(Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{fleetd.Pid}-*-socket"));
+        using var diagnostics = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        diagnostics.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(endpoint));
+        Assert.True(diagnostics.Connected);
     }
 
     [Fact]
