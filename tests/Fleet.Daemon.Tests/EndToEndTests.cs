@@ -152,8 +152,9 @@ public sealed class EndToEndTests
         // Idle RSS (#5) depends on what is loaded: Akka.Persistence.Sql's query layer (linq2db,
         // LanguageExt) only for a PostgreSQL journal, System.Configuration's app.config reader
         // (which opens the file through System.Net.WebClient's stream helpers) never, Akka's
-        // Newtonsoft.Json fallback serializer only when something falls back to it, and none of
-        // the cluster tools Fleet does not use (sharding, distributed data).
+        // Newtonsoft.Json fallback serializer only when something falls back to it, none of the
+        // cluster tools Fleet does not use (sharding, distributed data), and no ADO.NET (the
+        // journal speaks to SQLite directly).
         using var dir = new TempDir();
         using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
         fleetd.WaitReady();
@@ -166,7 +167,9 @@ public sealed class EndToEndTests
             .Select(fields => Path.GetFileName(fields[5]))
             .ToHashSet(StringComparer.Ordinal);
 
-        Assert.Contains("Microsoft.Data.Sqlite.dll", mapped);
+        Assert.Contains("SQLitePCLRaw.core.dll", mapped);
+        Assert.DoesNotContain("Microsoft.Data.Sqlite.dll", mapped);
+        Assert.DoesNotContain("System.Data.Common.dll", mapped);
         Assert.DoesNotContain("linq2db.dll", mapped);
         Assert.DoesNotContain("LanguageExt.Core.dll", mapped);
         Assert.DoesNotContain("Akka.Persistence.Sql.dll", mapped);

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
-using Microsoft.Data.Sqlite;
 
 namespace Fleet.Cluster.Persistence;
 
@@ -15,14 +14,14 @@ namespace Fleet.Cluster.Persistence;
 /// </summary>
 public sealed class SqliteEventJournal : AsyncWriteJournal
 {
-    private readonly string _connectionString;
+    private readonly string _path;
     private readonly ActorSystem _system;
     private Task _lastWrite = Task.CompletedTask;
 
-    /// <summary>Creates the journal from its plugin config (<c>connection-string</c>).</summary>
+    /// <summary>Creates the journal from its plugin config (<c>path</c>).</summary>
     public SqliteEventJournal(Config config)
     {
-        _connectionString = SqliteJournalFile.ConnectionString(config, SqliteJournalFile.JournalPluginId);
+        _path = SqliteJournalFile.FilePath(config, SqliteJournalFile.JournalPluginId);
         _system = Context.System;
     }
 
@@ -45,18 +44,20 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <inheritdoc/>
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var transaction = connection.BeginTransaction();
-        Execute(connection, transaction, "UPDATE journal SET deleted = 1 WHERE persistence_id = $id AND sequence_number <= $to", persistenceId, toSequenceNr);
-        Execute(connection, transaction, """
-            DELETE FROM journal WHERE persistence_id = $id AND sequence_number <= $to
-              AND sequence_number < (SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id)
-            """, persistenceId, toSequenceNr);
-        Execute(connection, transaction, """
-            DELETE FROM tags WHERE persistence_id = $id AND sequence_nr <= $to
-              AND ordering_id NOT IN (SELECT ordering FROM journal WHERE persistence_id = $id AND deleted = 0)
-            """, persistenceId, toSequenceNr);
-        transaction.Commit();
+        using var database = SqliteJournalFile.Open(_path);
+        database.InTransaction(() =>
+        {
+            Execute(database, "UPDATE journal SET deleted = 1 WHERE persistence_id = $id AND sequence_number <= $to", persistenceId, toSequenceNr);
+            Execute(database, """
+                DELETE FROM journal WHERE persistence_id = $id AND sequence_number <= $to
+                  AND sequence_number < (SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id)
+                """, persistenceId, toSequenceNr);
+            Execute(database, """
+                DELETE FROM tags WHERE persistence_id = $id AND sequence_nr <= $to
+                  AND ordering_id NOT IN (SELECT ordering FROM journal WHERE persistence_id = $id AND deleted = 0)
+                """, persistenceId, toSequenceNr);
+            return true;
+        });
     });
 
     /// <inheritdoc/>
@@ -66,41 +67,34 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
         {
             return;
         }
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        using var database = SqliteJournalFile.Open(_path);
+        using var select = database.Prepare("""
             SELECT sequence_number, created, message, identifier, manifest, writer_uuid FROM journal
             WHERE persistence_id = $id AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
-            """;
-        command.Parameters.AddWithValue("$id", persistenceId);
-        command.Parameters.AddWithValue("$from", fromSequenceNr);
-        command.Parameters.AddWithValue("$to", toSequenceNr);
-        command.Parameters.AddWithValue("$max", max);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+            """)
+            .Bind("$id", persistenceId).Bind("$from", fromSequenceNr).Bind("$to", toSequenceNr).Bind("$max", max);
+        while (select.Step())
         {
-            var stored = new StoredPayload((byte[])reader["message"], reader.IsDBNull(3) ? 0 : reader.GetInt32(3), reader.IsDBNull(4) ? string.Empty : reader.GetString(4));
+            var stored = new StoredPayload(select.Blob(2), select.IsNull(3) ? 0 : select.Int32(3), select.IsNull(4) ? string.Empty : select.Text(4));
             recoveryCallback(new Persistent(
                 stored.ToObject(_system),
-                reader.GetInt64(0),
+                select.Int64(0),
                 persistenceId,
                 string.Empty,
                 isDeleted: false,
                 ActorRefs.NoSender,
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.GetInt64(1)));
+                select.IsNull(5) ? null : select.Text(5),
+                select.Int64(1)));
         }
     });
 
     /// <inheritdoc/>
     public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id";
-        command.Parameters.AddWithValue("$id", persistenceId);
-        return command.ExecuteScalar() is long highest ? Math.Max(highest, fromSequenceNr) : fromSequenceNr;
+        using var database = SqliteJournalFile.Open(_path);
+        using var select = database.Prepare("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id").Bind("$id", persistenceId);
+        return select.Step() && !select.IsNull(0) ? Math.Max(select.Int64(0), fromSequenceNr) : fromSequenceNr;
     });
 
     private sealed record Row(IPersistentRepresentation Message, StoredPayload Payload, IImmutableSet<string> Tags, long Created);
@@ -131,49 +125,39 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     {
         // One transaction for the batch: if the database refuses a row, nothing of the batch is
         // kept and Akka fails every write in it, as it assumes. One prepared statement per table.
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var transaction = connection.BeginTransaction();
-        using var insert = connection.CreateCommand();
-        insert.CommandText = """
-            INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
-            VALUES ($created, 0, $id, $seq, $message, $manifest, $serializer, $writer);
-            SELECT last_insert_rowid();
-            """;
-        using var tagInsert = connection.CreateCommand();
-        tagInsert.CommandText = "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($ordering, $tag, $seq, $id)";
-        foreach (var row in writes.Where(w => w.Rejected is null).SelectMany(w => w.Rows))
+        using var database = SqliteJournalFile.Open(_path);
+        database.InTransaction(() =>
         {
-            insert.Parameters.Clear();
-            insert.Parameters.AddWithValue("$created", row.Created);
-            insert.Parameters.AddWithValue("$id", row.Message.PersistenceId);
-            insert.Parameters.AddWithValue("$seq", row.Message.SequenceNr);
-            insert.Parameters.AddWithValue("$message", row.Payload.Bytes);
-            insert.Parameters.AddWithValue("$manifest", row.Payload.Manifest);
-            insert.Parameters.AddWithValue("$serializer", row.Payload.SerializerId);
-            insert.Parameters.AddWithValue("$writer", (object?)row.Message.WriterGuid ?? DBNull.Value);
-            var ordering = (long)insert.ExecuteScalar()!;
-            foreach (var tag in row.Tags)
+            using var insert = database.Prepare("""
+                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
+                VALUES ($created, 0, $id, $seq, $message, $manifest, $serializer, $writer)
+                """);
+            using var tagInsert = database.Prepare("INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($ordering, $tag, $seq, $id)");
+            foreach (var row in writes.Where(w => w.Rejected is null).SelectMany(w => w.Rows))
             {
-                tagInsert.Parameters.Clear();
-                tagInsert.Parameters.AddWithValue("$ordering", ordering);
-                tagInsert.Parameters.AddWithValue("$tag", tag);
-                tagInsert.Parameters.AddWithValue("$seq", row.Message.SequenceNr);
-                tagInsert.Parameters.AddWithValue("$id", row.Message.PersistenceId);
-                tagInsert.ExecuteNonQuery();
+                insert.Bind("$created", row.Created)
+                    .Bind("$id", row.Message.PersistenceId)
+                    .Bind("$seq", row.Message.SequenceNr)
+                    .Bind("$message", row.Payload.Bytes)
+                    .Bind("$manifest", row.Payload.Manifest)
+                    .Bind("$serializer", row.Payload.SerializerId)
+                    .Bind("$writer", row.Message.WriterGuid)
+                    .Run();
+                var ordering = database.LastInsertRowId;
+                foreach (var tag in row.Tags)
+                {
+                    tagInsert.Bind("$ordering", ordering).Bind("$tag", tag).Bind("$seq", row.Message.SequenceNr).Bind("$id", row.Message.PersistenceId).Run();
+                }
             }
-        }
-        transaction.Commit();
+            return true;
+        });
         // Akka reads null as "every write succeeded".
         return writes.Any(w => w.Rejected is not null) ? writes.Select(w => w.Rejected).ToImmutableList() : null!;
     }
 
-    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql, string persistenceId, long toSequenceNr)
+    private static void Execute(SqliteDatabase database, string sql, string persistenceId, long toSequenceNr)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$id", persistenceId);
-        command.Parameters.AddWithValue("$to", toSequenceNr);
-        command.ExecuteNonQuery();
+        using var statement = database.Prepare(sql).Bind("$id", persistenceId).Bind("$to", toSequenceNr);
+        statement.Run();
     }
 }

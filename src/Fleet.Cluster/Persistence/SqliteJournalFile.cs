@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace Fleet.Cluster.Persistence;
 
 /// <summary>
@@ -11,7 +9,8 @@ namespace Fleet.Cluster.Persistence;
 /// <remarks>
 /// Fleet's own plugin exists for memory, not features: Akka.Persistence.Sql builds its queries with
 /// linq2db and compiled expression trees, which cost an idle fleetd ≈ 27 MB of its RSS (measured:
-/// 144 MB with it, 117 MB with the in-memory journal). This one is plain ADO.NET.
+/// 144 MB with it, 117 MB with the in-memory journal). This one runs a handful of SQL statements
+/// through SQLite's own API (<see cref="SqliteDatabase"/>).
 /// </remarks>
 public static class SqliteJournalFile
 {
@@ -64,64 +63,54 @@ public static class SqliteJournalFile
 
     /// <summary>
     /// Prepare creates the file and its tables if needed, switches it to write-ahead logging (a
-    /// property of the file, kept across connections) and returns the connection string.
+    /// property of the file, kept across connections) and returns its full path.
     /// </summary>
     public static string Prepare(string path)
     {
-        var connectionString = new SqliteConnectionStringBuilder
+        path = Path.GetFullPath(path);
+        using var database = SqliteDatabase.Open(path);
+        using (var wal = database.Prepare("PRAGMA journal_mode=WAL;"))
         {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-        }.ToString();
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode=WAL;";
-            var mode = wal.ExecuteScalar() as string;
+            var mode = wal.Step() ? wal.Text(0) : null;
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             {
                 throw new InvalidOperationException($"could not switch {path} to WAL mode (got `{mode}`)");
             }
         }
-        using var schema = connection.CreateCommand();
-        schema.CommandText = Schema;
-        schema.ExecuteNonQuery();
-        return connectionString;
+        database.Execute(Schema);
+        return path;
     }
 
-    /// <summary>ConnectionString reads a plugin's <c>connection-string</c> from its config.</summary>
-    public static string ConnectionString(Akka.Configuration.Config config, string pluginId)
+    /// <summary>FilePath reads a plugin's <c>path</c> (the database file) from its config.</summary>
+    public static string FilePath(Akka.Configuration.Config config, string pluginId)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return config.GetString("connection-string")
-            ?? throw new Akka.Configuration.ConfigurationException($"{pluginId}.connection-string is not set");
+        var path = config.GetString("path");
+        return string.IsNullOrEmpty(path)
+            ? throw new Akka.Configuration.ConfigurationException($"{pluginId}.path is not set")
+            : path;
     }
 
-    /// <summary>Open opens a connection to the file (pooled by Microsoft.Data.Sqlite).</summary>
-    public static SqliteConnection Open(string connectionString)
-    {
-        var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        return connection;
-    }
+    /// <summary>Open opens a connection to the file at <paramref name="path"/>.</summary>
+    internal static SqliteDatabase Open(string path) => SqliteDatabase.Open(path);
 
-    /// <summary>Hocon configures both plugins on <paramref name="connectionString"/> and makes them the defaults.</summary>
-    public static string Hocon(string connectionString)
+    /// <summary>Hocon configures both plugins on the file at <paramref name="path"/> and makes them the defaults.</summary>
+    public static string Hocon(string path)
     {
-        var quoted = "\"" + connectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        ArgumentNullException.ThrowIfNull(path);
+        var quoted = "\"" + path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
         return $$"""
             akka.persistence.journal.plugin = "{{JournalPluginId}}"
             {{JournalPluginId}} {
               class = "{{PluginType(typeof(SqliteEventJournal))}}"
               plugin-dispatcher = "akka.actor.default-dispatcher"
-              connection-string = {{quoted}}
+              path = {{quoted}}
             }
             akka.persistence.snapshot-store.plugin = "{{SnapshotPluginId}}"
             {{SnapshotPluginId}} {
               class = "{{PluginType(typeof(SqliteSnapshotStore))}}"
               plugin-dispatcher = "akka.actor.default-dispatcher"
-              connection-string = {{quoted}}
+              path = {{quoted}}
             }
             """;
     }

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Snapshot;
-using Microsoft.Data.Sqlite;
 
 namespace Fleet.Cluster.Persistence;
 
@@ -18,28 +17,27 @@ public sealed class SqliteSnapshotStore : SnapshotStore
           AND created >= $minCreated AND created <= $maxCreated
         """;
 
-    private readonly string _connectionString;
+    private readonly string _path;
     private readonly ActorSystem _system;
 
-    /// <summary>Creates the store from its plugin config (<c>connection-string</c>).</summary>
+    /// <summary>Creates the store from its plugin config (<c>path</c>).</summary>
     public SqliteSnapshotStore(Config config)
     {
-        _connectionString = SqliteJournalFile.ConnectionString(config, SqliteJournalFile.SnapshotPluginId);
+        _path = SqliteJournalFile.FilePath(config, SqliteJournalFile.SnapshotPluginId);
         _system = Context.System;
     }
 
     /// <inheritdoc/>
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var command = Select(connection, $"SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot WHERE {Selection} ORDER BY sequence_number DESC LIMIT 1", persistenceId, criteria);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        using var database = SqliteJournalFile.Open(_path);
+        using var select = Select(database, $"SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot WHERE {Selection} ORDER BY sequence_number DESC LIMIT 1", persistenceId, criteria);
+        if (!select.Step())
         {
             return null;
         }
-        var stored = new StoredPayload((byte[])reader["snapshot"], reader.IsDBNull(3) ? 0 : reader.GetInt32(3), reader.IsDBNull(4) ? string.Empty : reader.GetString(4));
-        var metadata = new SnapshotMetadata(persistenceId, reader.GetInt64(0), new DateTime(reader.GetInt64(1), DateTimeKind.Utc));
+        var stored = new StoredPayload(select.Blob(2), select.IsNull(3) ? 0 : select.Int32(3), select.IsNull(4) ? string.Empty : select.Text(4));
+        var metadata = new SnapshotMetadata(persistenceId, select.Int64(0), new DateTime(select.Int64(1), DateTimeKind.Utc));
         return new SelectedSnapshot(metadata, stored.ToObject(_system));
     });
 
@@ -49,54 +47,45 @@ public sealed class SqliteSnapshotStore : SnapshotStore
         var stored = StoredPayload.Of(_system, snapshot);
         return Task.Run(() =>
         {
-            using var connection = SqliteJournalFile.Open(_connectionString);
-            using var command = connection.CreateCommand();
-            command.CommandText = """
+            using var database = SqliteJournalFile.Open(_path);
+            using var insert = database.Prepare("""
                 INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
                 VALUES ($id, $seq, $created, $snapshot, $manifest, $serializer)
-                """;
-            command.Parameters.AddWithValue("$id", metadata.PersistenceId);
-            command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
-            command.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
-            command.Parameters.AddWithValue("$snapshot", stored.Bytes);
-            command.Parameters.AddWithValue("$manifest", stored.Manifest);
-            command.Parameters.AddWithValue("$serializer", stored.SerializerId);
-            command.ExecuteNonQuery();
+                """);
+            insert.Bind("$id", metadata.PersistenceId)
+                .Bind("$seq", metadata.SequenceNr)
+                .Bind("$created", metadata.Timestamp.Ticks)
+                .Bind("$snapshot", stored.Bytes)
+                .Bind("$manifest", stored.Manifest)
+                .Bind("$serializer", stored.SerializerId)
+                .Run();
         });
     }
 
     /// <inheritdoc/>
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var command = connection.CreateCommand();
+        using var database = SqliteJournalFile.Open(_path);
         // A zero timestamp means "any time" (Akka's SnapshotMetadata without one).
-        command.CommandText = metadata.Timestamp == DateTime.MinValue
-            ? "DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq"
-            : "DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq AND created = $created";
-        command.Parameters.AddWithValue("$id", metadata.PersistenceId);
-        command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
-        command.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
-        command.ExecuteNonQuery();
+        using var delete = metadata.Timestamp == DateTime.MinValue
+            ? database.Prepare("DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq")
+            : database.Prepare("DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq AND created = $created").Bind("$created", metadata.Timestamp.Ticks);
+        delete.Bind("$id", metadata.PersistenceId).Bind("$seq", metadata.SequenceNr).Run();
     });
 
     /// <inheritdoc/>
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var connection = SqliteJournalFile.Open(_connectionString);
-        using var command = Select(connection, $"DELETE FROM snapshot WHERE {Selection}", persistenceId, criteria);
-        command.ExecuteNonQuery();
+        using var database = SqliteJournalFile.Open(_path);
+        using var delete = Select(database, $"DELETE FROM snapshot WHERE {Selection}", persistenceId, criteria);
+        delete.Run();
     });
 
-    private static SqliteCommand Select(SqliteConnection connection, string sql, string persistenceId, SnapshotSelectionCriteria criteria)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$id", persistenceId);
-        command.Parameters.AddWithValue("$minSeq", criteria.MinSequenceNr);
-        command.Parameters.AddWithValue("$maxSeq", criteria.MaxSequenceNr);
-        command.Parameters.AddWithValue("$minCreated", (criteria.MinTimestamp ?? DateTime.MinValue).Ticks);
-        command.Parameters.AddWithValue("$maxCreated", criteria.MaxTimeStamp.Ticks);
-        return command;
-    }
+    private static SqliteDatabase.Statement Select(SqliteDatabase database, string sql, string persistenceId, SnapshotSelectionCriteria criteria) =>
+        database.Prepare(sql)
+            .Bind("$id", persistenceId)
+            .Bind("$minSeq", criteria.MinSequenceNr)
+            .Bind("$maxSeq", criteria.MaxSequenceNr)
+            .Bind("$minCreated", (criteria.MinTimestamp ?? DateTime.MinValue).Ticks)
+            .Bind("$maxCreated", criteria.MaxTimeStamp.Ticks);
 }
