@@ -57,15 +57,14 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>InTransaction runs <paramref name="work"/> in one immediate transaction: all of it is kept, or none.</summary>
-    public T InTransaction<T>(Func<T> work)
+    public void InTransaction(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
         Execute("BEGIN IMMEDIATE");
         try
         {
-            var result = work();
+            work();
             Execute("COMMIT");
-            return result;
         }
         catch
         {
@@ -80,13 +79,16 @@ internal sealed class SqliteDatabase : IDisposable
 
     public void Dispose() => _db.Dispose();
 
-    private void Check(int rc, string what)
+    private void Check(int rc, string sql)
     {
         if (rc != raw.SQLITE_OK)
         {
-            throw new JournalFileException($"{_path}: {raw.sqlite3_errmsg(_db).utf8_to_string()} (in `{FirstLine(what)}`)", rc);
+            throw Failure(rc, sql);
         }
     }
+
+    private JournalFileException Failure(int rc, string sql) =>
+        new($"{_path}: {raw.sqlite3_errmsg(_db).utf8_to_string()} (in `{FirstLine(sql)}`)", rc);
 
     private static string FirstLine(string sql) => sql.Trim().Split('\n')[0].Trim();
 
@@ -129,7 +131,7 @@ internal sealed class SqliteDatabase : IDisposable
             {
                 raw.SQLITE_ROW => true,
                 raw.SQLITE_DONE => false,
-                _ => throw new JournalFileException($"{_database._path}: {raw.sqlite3_errmsg(_database._db).utf8_to_string()} (in `{FirstLine(_sql)}`)", rc),
+                _ => throw _database.Failure(rc, _sql),
             };
         }
 

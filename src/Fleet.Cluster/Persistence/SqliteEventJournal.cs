@@ -44,7 +44,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <inheritdoc/>
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         database.InTransaction(() =>
         {
             Execute(database, "UPDATE journal SET deleted = 1 WHERE persistence_id = $id AND sequence_number <= $to", persistenceId, toSequenceNr);
@@ -56,7 +56,6 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
                 DELETE FROM tags WHERE persistence_id = $id AND sequence_nr <= $to
                   AND ordering_id NOT IN (SELECT ordering FROM journal WHERE persistence_id = $id AND deleted = 0)
                 """, persistenceId, toSequenceNr);
-            return true;
         });
     });
 
@@ -67,7 +66,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
         {
             return;
         }
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         using var select = database.Prepare("""
             SELECT sequence_number, created, message, identifier, manifest, writer_uuid FROM journal
             WHERE persistence_id = $id AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
@@ -92,7 +91,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     /// <inheritdoc/>
     public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         using var select = database.Prepare("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $id").Bind("$id", persistenceId);
         return select.Step() && !select.IsNull(0) ? Math.Max(select.Int64(0), fromSequenceNr) : fromSequenceNr;
     });
@@ -125,7 +124,7 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
     {
         // One transaction for the batch: if the database refuses a row, nothing of the batch is
         // kept and Akka fails every write in it, as it assumes. One prepared statement per table.
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         database.InTransaction(() =>
         {
             using var insert = database.Prepare("""
@@ -149,7 +148,6 @@ public sealed class SqliteEventJournal : AsyncWriteJournal
                     tagInsert.Bind("$ordering", ordering).Bind("$tag", tag).Bind("$seq", row.Message.SequenceNr).Bind("$id", row.Message.PersistenceId).Run();
                 }
             }
-            return true;
         });
         // Akka reads null as "every write succeeded".
         return writes.Any(w => w.Rejected is not null) ? writes.Select(w => w.Rejected).ToImmutableList() : null!;

@@ -91,9 +91,6 @@ public static class SqliteJournalFile
             : path;
     }
 
-    /// <summary>Open opens a connection to the file at <paramref name="path"/>.</summary>
-    internal static SqliteDatabase Open(string path) => SqliteDatabase.Open(path);
-
     /// <summary>Hocon configures both plugins on the file at <paramref name="path"/> and makes them the defaults.</summary>
     public static string Hocon(string path)
     {

@@ -30,7 +30,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <inheritdoc/>
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         using var select = Select(database, $"SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot WHERE {Selection} ORDER BY sequence_number DESC LIMIT 1", persistenceId, criteria);
         if (!select.Step())
         {
@@ -47,7 +47,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
         var stored = StoredPayload.Of(_system, snapshot);
         return Task.Run(() =>
         {
-            using var database = SqliteJournalFile.Open(_path);
+            using var database = SqliteDatabase.Open(_path);
             using var insert = database.Prepare("""
                 INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
                 VALUES ($id, $seq, $created, $snapshot, $manifest, $serializer)
@@ -65,7 +65,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <inheritdoc/>
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         // A zero timestamp means "any time" (Akka's SnapshotMetadata without one).
         using var delete = metadata.Timestamp == DateTime.MinValue
             ? database.Prepare("DELETE FROM snapshot WHERE persistence_id = $id AND sequence_number = $seq")
@@ -76,7 +76,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     /// <inheritdoc/>
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var database = SqliteJournalFile.Open(_path);
+        using var database = SqliteDatabase.Open(_path);
         using var delete = Select(database, $"DELETE FROM snapshot WHERE {Selection}", persistenceId, criteria);
         delete.Run();
     });
