@@ -50,6 +50,12 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
 
+    // The mesh view's version moves when the desired or observed state object was replaced since
+    // the last question (both are immutable). It starts at random so that a node's version from a
+    // controller before a fail-over is never taken for current by the next one.
+    private long _meshViewVersion = Random.Shared.NextInt64(1, long.MaxValue / 2);
+    private (DesiredState Desired, ObservedState Observed)? _meshViewOf;
+
     public ClusterController(ControllerSettings settings, IReplicaPlanner planner)
     {
         _settings = settings;
@@ -82,8 +88,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         ReceiveRollout();
         RegisterMigrationCommands();
         Command<ControllerProtocol.GetNodeSummaries>(_ => Sender.Tell(NodeSummaries()));
-        Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(
-            _desired.Services.Values.Select(Summary).ToList())));
+        Command<ControllerProtocol.GetServices>(_ => Sender.Tell(new ControllerProtocol.ServicesResponse(ServiceSummaries())));
         Command<ControllerProtocol.GetService>(q => Sender.Tell(new ControllerProtocol.ServiceResponse(
             _desired.Find(q.Service) is { } entry ? Summary(entry) : null,
             _observed.ReplicasOf(q.Service),
@@ -91,6 +96,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         Command<ControllerProtocol.GetReplicas>(q => Sender.Tell(new ControllerProtocol.ReplicasResponse(
             q.Service is { } service ? _observed.ReplicasOf(service) : _observed.Replicas.Values.ToList())));
         Command<ControllerProtocol.GetNodes>(_ => Sender.Tell(new ControllerProtocol.NodesResponse(_observed.Nodes.Values.ToList())));
+        Command<ControllerProtocol.GetMeshView>(q => Sender.Tell(MeshView(q.Known)));
         Command<ControllerProtocol.GetEvents>(q => Sender.Tell(new ControllerProtocol.EventsResponse(
             _desired.History.Skip(Math.Max(0, _desired.History.Count - Math.Max(q.Limit, 0))).ToList())));
 
@@ -564,6 +570,25 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             }
         }
     }
+
+    /// <summary>MeshView answers a node's routing mesh: the whole view, or that its <paramref name="known"/> version is current.</summary>
+    private object MeshView(long known)
+    {
+        if (_meshViewOf is not { } of || !ReferenceEquals(of.Desired, _desired) || !ReferenceEquals(of.Observed, _observed))
+        {
+            _meshViewOf = (_desired, _observed);
+            _meshViewVersion++;
+        }
+        return known == _meshViewVersion
+            ? new ControllerProtocol.MeshViewUnchanged(_meshViewVersion)
+            : new ControllerProtocol.MeshView(
+                _meshViewVersion,
+                ServiceSummaries(),
+                _observed.Replicas.Values.ToList(),
+                _observed.Nodes.Values.ToList());
+    }
+
+    private List<ControllerProtocol.ServiceSummary> ServiceSummaries() => _desired.Services.Values.Select(Summary).ToList();
 
     private ControllerProtocol.ServiceSummary Summary(ServiceEntry entry)
     {

@@ -85,6 +85,10 @@ public sealed class FleetSerializer : SerializerWithStringManifest
         [typeof(MigrationCommands.MigrationsResponse)] = "r.migrations",
         [typeof(MigrationProtocol.MigrationProgress)] = "agent.migration-progress",
         [typeof(MigrationProtocol.ThawReplica)] = "agent.thaw",
+        // --- routing mesh ---
+        [typeof(ControllerProtocol.GetMeshView)] = "q.mesh-view",
+        [typeof(ControllerProtocol.MeshView)] = "r.mesh-view",
+        [typeof(ControllerProtocol.MeshViewUnchanged)] = "r.mesh-view-unchanged",
     };
 
     // The snapshot's schema type differs from the state type it stands for.

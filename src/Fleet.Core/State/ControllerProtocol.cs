@@ -42,6 +42,20 @@ public static class ControllerProtocol
     /// <summary>EventsResponse answers <see cref="GetEvents"/>: service and node events, oldest first.</summary>
     public sealed record EventsResponse(IReadOnlyList<IClusterEvent> Events);
 
+    /// <summary>
+    /// GetMeshView asks in one question for what a node's routing mesh follows: the declared
+    /// services, every replica and every node. <paramref name="Known"/> is the version of the view
+    /// the asker holds (0: none); while it is current the answer is the small
+    /// <see cref="MeshViewUnchanged"/> — every node asks several times a second.
+    /// </summary>
+    public sealed record GetMeshView(long Known);
+
+    /// <summary>MeshView answers <see cref="GetMeshView"/> when the view changed since <c>Known</c>.</summary>
+    public sealed record MeshView(long Version, IReadOnlyList<ServiceSummary> Services, IReadOnlyList<ReplicaStatus> Replicas, IReadOnlyList<NodeStatus> Nodes);
+
+    /// <summary>MeshViewUnchanged answers <see cref="GetMeshView"/> when the asker's view is still current.</summary>
+    public sealed record MeshViewUnchanged(long Version);
+
     /// <summary>GetNodeSummaries asks for every known node with its scheduling, usage and drain progress (`fleetctl get nodes`).</summary>
     public sealed record GetNodeSummaries;
 

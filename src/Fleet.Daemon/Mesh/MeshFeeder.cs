@@ -14,7 +14,8 @@ namespace Fleet.Daemon.Mesh;
 /// <summary>
 /// MeshFeeder keeps this node's <see cref="MeshRouter"/> in step with the cluster: every
 /// <see cref="Interval"/> it asks the controller (through the singleton proxy, as the API does)
-/// for the declared services and the observed replicas, plans the routes
+/// for its mesh view — the declared services, the observed replicas and nodes; a small "unchanged"
+/// while nothing changed — plans the routes
 /// (<see cref="MeshRoutes.Plan"/>) and hands them to the router only when they changed. When the
 /// controller does not answer (fail-over, start-up) the mesh keeps its last routes, so
 /// published ports go on serving the replicas it knew.
@@ -49,7 +50,12 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     /// <summary>SilentAtStart is how long the controller may stay silent after start before the log says so.</summary>
     private static readonly TimeSpan SilentAtStart = TimeSpan.FromSeconds(15);
 
+    /// <summary>OlderControllerFor is how long a controller that did not answer the mesh-view question is asked the older ones alone.</summary>
+    public static readonly TimeSpan OlderControllerFor = TimeSpan.FromMinutes(1);
+
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
+    private ControllerProtocol.MeshView? _view;
+    private long _olderControllerUntil = long.MinValue;
     private IReadOnlyList<MeshRoute> _current = [];
     private Task _hostRoutesUpdate = Task.CompletedTask;
     private bool _silentAtStartLogged;
@@ -105,17 +111,10 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
     private async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var controller = await registry.WaitForAsync<ControllerProxy>(cancellationToken);
-        ControllerProtocol.ServicesResponse services;
-        ControllerProtocol.ReplicasResponse replicas;
-        ControllerProtocol.NodesResponse? nodes = null;
+        ControllerProtocol.MeshView view;
         try
         {
-            services = await controller.Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), AskTimeout, cancellationToken);
-            replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(null), AskTimeout, cancellationToken);
-            if (network.Routes is not null)
-            {
-                nodes = await controller.Ask<ControllerProtocol.NodesResponse>(new ControllerProtocol.GetNodes(), AskTimeout, cancellationToken);
-            }
+            view = await AskViewAsync(controller, cancellationToken);
         }
         catch (AskTimeoutException)
         {
@@ -140,20 +139,20 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         }
 
         var unreachable = new HashSet<NodeName>();
-        if (network.Routes is { } hostRoutes && nodes is not null)
+        if (network.Routes is { } hostRoutes)
         {
             // The controller lists only nodes whose agents have reported; this one may not have yet.
-            if (nodes.Nodes.Any(n => n.Name == network.Node) && _hostRoutesUpdate.IsCompleted)
+            if (view.Nodes.Any(n => n.Name == network.Node) && _hostRoutesUpdate.IsCompleted)
             {
                 // The routes to other nodes' subnets run `ip` and `iptables`, which a busy machine
                 // can make slow: they are kept up to date beside the mesh, never in its way, and the
                 // mesh takes the reachability of the last plan applied.
-                var known = nodes.Nodes;
+                var known = view.Nodes;
                 _hostRoutesUpdate = Task.Run(() => UpdateHostRoutes(hostRoutes, known), cancellationToken);
             }
             unreachable = hostRoutes.Current.Skipped.Where(s => !s.Reachable).Select(s => NodeName.Parse(s.Node)).ToHashSet();
         }
-        var routes = MeshRoutes.Plan(services.Services.Select(s => s.Entry.Spec), replicas.Replicas, network.Node, unreachable);
+        var routes = MeshRoutes.Plan(view.Services.Select(s => s.Entry.Spec), view.Replicas, network.Node, unreachable);
         if (!MeshRoutes.SameRoutes(routes, _current))
         {
             router.Update(routes);
@@ -162,6 +161,44 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
         }
         Publish();
         waker.Report(controller, router.Counters);
+    }
+
+    /// <summary>
+    /// AskViewAsync asks the controller for the mesh's view in one question, answered with "unchanged"
+    /// while the view this node holds is current. A controller from before that question (a cluster
+    /// part-way through an upgrade) drops it as unknown, so when it goes unanswered the three older
+    /// questions are asked, and asked alone for <see cref="OlderControllerFor"/> once they are answered.
+    /// </summary>
+    private async Task<ControllerProtocol.MeshView> AskViewAsync(IActorRef controller, CancellationToken cancellationToken)
+    {
+        if (Environment.TickCount64 >= _olderControllerUntil)
+        {
+            try
+            {
+                var answer = await controller.Ask<object>(new ControllerProtocol.GetMeshView(_view?.Version ?? 0), AskTimeout, cancellationToken);
+                _view = answer switch
+                {
+                    ControllerProtocol.MeshView view => view,
+                    ControllerProtocol.MeshViewUnchanged unchanged when unchanged.Version == _view?.Version => _view,
+                    _ => throw new InvalidOperationException($"the controller answered the mesh view with {answer.GetType().Name}"),
+                };
+                return _view;
+            }
+            catch (AskTimeoutException)
+            {
+                // Silent controller or an older one: the older questions tell which (and time out when silent).
+            }
+        }
+        var services = await controller.Ask<ControllerProtocol.ServicesResponse>(new ControllerProtocol.GetServices(), AskTimeout, cancellationToken);
+        var replicas = await controller.Ask<ControllerProtocol.ReplicasResponse>(new ControllerProtocol.GetReplicas(null), AskTimeout, cancellationToken);
+        var nodes = await controller.Ask<ControllerProtocol.NodesResponse>(new ControllerProtocol.GetNodes(), AskTimeout, cancellationToken);
+        if (Environment.TickCount64 >= _olderControllerUntil)
+        {
+            LogOlderController(logger, OlderControllerFor.TotalSeconds);
+            _olderControllerUntil = Environment.TickCount64 + (long)OlderControllerFor.TotalMilliseconds;
+        }
+        _view = new ControllerProtocol.MeshView(0, services.Services, replicas.Replicas, nodes.Nodes);
+        return _view;
     }
 
     private void UpdateHostRoutes(HostGatewayRoutes hostRoutes, IReadOnlyList<NodeStatus> nodes)
@@ -237,6 +274,9 @@ internal sealed partial class MeshFeeder(ActorRegistry registry, MeshRouter rout
 
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "mesh: cannot update the routes to other nodes' replica subnets: {Error}; retrying")]
     private static partial void LogHostRoutesFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 48, Level = LogLevel.Information, Message = "mesh: the cluster controller answers only the older questions (services, replicas, nodes); asking those for {Seconds:0}s")]
+    private static partial void LogOlderController(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "mesh: updating the routes failed; retrying")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);

@@ -100,6 +100,33 @@ public sealed class ClusterControllerTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void The_mesh_view_is_answered_unchanged_until_services_or_replicas_change()
+    {
+        var controller = Controller();
+        var agent = CreateTestProbe();
+        controller.Tell(new AgentProtocol.NodeInventory(Node(Node1), []), agent);
+        Ask<CommandResult>(controller, new ServiceCommands.Apply(Specs.Service(replicas: 1), DateTimeOffset.UtcNow));
+        var start = agent.ExpectMsg<AgentProtocol.StartReplica>();
+
+        var first = Ask<ControllerProtocol.MeshView>(controller, new ControllerProtocol.GetMeshView(0));
+        Assert.Equal([Web], first.Services.Select(s => s.Entry.Name));
+        Assert.Equal([Node1], first.Nodes.Select(n => n.Name));
+        Assert.Equal(Ask<ControllerProtocol.ReplicasResponse>(controller, new ControllerProtocol.GetReplicas(null)).Replicas, first.Replicas);
+        Assert.Equal(first.Version, Ask<ControllerProtocol.MeshViewUnchanged>(controller, new ControllerProtocol.GetMeshView(first.Version)).Version);
+        // Another node that holds no view (or one from an earlier controller) is given the whole of it.
+        Assert.Equal(first.Version, Ask<ControllerProtocol.MeshView>(controller, new ControllerProtocol.GetMeshView(first.Version - 1)).Version);
+
+        controller.Tell(new AgentProtocol.ReplicaStatusChanged(Running(start)), agent);
+        var running = Ask<ControllerProtocol.MeshView>(controller, new ControllerProtocol.GetMeshView(first.Version));
+        Assert.NotEqual(first.Version, running.Version);
+        Assert.Equal([start.Id], running.Replicas.Where(r => r.Phase == ReplicaPhase.Running).Select(r => r.Id));
+        Assert.IsType<ControllerProtocol.MeshViewUnchanged>(Ask<object>(controller, new ControllerProtocol.GetMeshView(running.Version)));
+
+        Ask<CommandResult>(controller, new ServiceCommands.Delete(Web, DateTimeOffset.UtcNow));
+        Assert.Empty(Ask<ControllerProtocol.MeshView>(controller, new ControllerProtocol.GetMeshView(running.Version)).Services);
+    }
+
+    [Fact]
     public void Delete_stops_every_replica_of_the_service()
     {
         var controller = Controller();

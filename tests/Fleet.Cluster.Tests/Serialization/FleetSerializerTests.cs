@@ -70,6 +70,11 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
         yield return new ControllerProtocol.ReplicasResponse([Replica, FailedReplica]);
         yield return new ControllerProtocol.NodesResponse([NodeInfo, NodeWithoutCapacity]);
         yield return new ControllerProtocol.EventsResponse([applied, scaled, deleted, unschedulable]);
+        yield return new ControllerProtocol.GetMeshView(0);
+        yield return new ControllerProtocol.GetMeshView(long.MaxValue);
+        yield return new ControllerProtocol.MeshView(7, [new ControllerProtocol.ServiceSummary(Entry, 2, 1)], [Replica, FailedReplica], [NodeInfo, NodeWithoutCapacity]);
+        yield return new ControllerProtocol.MeshView(1, [], [], []);
+        yield return new ControllerProtocol.MeshViewUnchanged(7);
         yield return DesiredState.Empty.Apply(applied).Apply(unschedulable);
         yield return new AgentProtocol.NodeInventory(NodeInfo, [Replica, FailedReplica]);
         yield return new AgentProtocol.NodeInventory(NodeWithoutCapacity, []);
