@@ -15,7 +15,8 @@
 # latency = the replica's startedAt minus the moment the scale command was sent (p50, p99);
 # fleetd RSS idle (no service): SETTLE s after start, and steady, after IDLE s of idling (the
 # figure held against the target: a young process has not yet grown to where its GC settles);
-# and with N healthy replicas.
+# its CPU over those idle seconds (user + system, as a share of one core); and RSS with N
+# healthy replicas.
 # The runc peer: N bundles over one shared read-only busybox rootfs with a tmpfs /www, the same
 # command (write the page naming the hostname, exec httpd), started one after another with
 # `runc run -d`; it has a network namespace with loopback only and no health checks, while each
@@ -56,6 +57,7 @@ fleetd_pid=""
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system, in clock ticks
 metric() { { timeout 5 busybox wget -q -O - "http://127.0.0.1:$http/metrics" 2>/dev/null || true; } | awk -v m="$1{service=\"bench\"}" '$1 == m {print $2}'; }
 
 cleanup() {
@@ -105,12 +107,14 @@ start_rss=$(rss_kb "$fleetd_pid")
 echo "fleetd RSS ${SETTLE} s after start: $((start_rss / 1024)) MB; idling ${IDLE} s more"
 # The highest reading over the idle minutes, every 10 s, so a reading between two GCs does not flatter.
 idle_rss=$start_rss
+idle_ticks_before=$(cpu_ticks "$fleetd_pid")
 for _ in $(seq 1 $((IDLE / 10))); do
   sleep 10
   now_rss=$(rss_kb "$fleetd_pid")
   [ "$now_rss" -gt "$idle_rss" ] && idle_rss=$now_rss
 done
-echo "fleetd idle RSS (highest over ${IDLE} s): $((idle_rss / 1024)) MB"
+idle_cpu=$(awk -v t="$(( $(cpu_ticks "$fleetd_pid") - idle_ticks_before ))" -v hz="$(getconf CLK_TCK)" -v s="$IDLE" 'BEGIN {printf "%.1f", 100 * t / hz / s}')
+echo "fleetd idle RSS (highest over ${IDLE} s): $((idle_rss / 1024)) MB; idle CPU ${idle_cpu} % of a core"
 
 echo "== image and service (0 replicas)"
 mkdir -p "$work/context"
@@ -215,6 +219,7 @@ summary="| scale 0 → $N, time until all healthy | $all_healthy_ms ms | runc ru
 | replica start latency p50 / p99 (startedAt − scale sent) | $p50 / $p99 ms | | | |
 | fleetd RSS ${SETTLE} s after start | $start_mb MB | | | |
 | fleetd RSS idle, highest over ${IDLE} s | $idle_mb MB | k3s agent ≈ 275 MB, dockerd+containerd ≈ 120 MB | | ≤ 100 MB $(target_ok "$idle_mb" 100) |
+| fleetd CPU idle, over the same ${IDLE} s | ${idle_cpu} % of a core | | | |
 | fleetd RSS with $N healthy replicas | $loaded_mb MB | | | |
 | scale $N → 0, until none listed | $scale_down_ms ms | | | |"
 echo
