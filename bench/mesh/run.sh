@@ -238,7 +238,8 @@ block = f"""{head}
 {row}
 """
 if head in idx:
-    idx = re.sub(re.escape(head) + r".*?(?=\n## |\Z)", block.rstrip("\n") + "\n", idx, count=1, flags=re.S)
+    # Up to the next section or the next bench's marker (another bench rewrites between its markers).
+    idx = re.sub(re.escape(head) + r".*?(?=\n## |\n<!-- |\Z)", block.rstrip("\n") + "\n", idx, count=1, flags=re.S)
 else:
     idx = idx.rstrip("\n") + "\n\n" + block
 open(index, "w").write(idx)
