@@ -25,6 +25,8 @@ internal sealed class HostedNode : IAsyncDisposable
 
     public IActorRef Controller { get; }
 
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
+
     public static Task<HostedNode> StartAsync(string dataDir, Func<NodeName, IReplicaDriver>? driver = null, int snapshotEvery = 100) =>
         StartAsync(new FleetNodeOptions
         {
