@@ -10,6 +10,9 @@ namespace Fleet.Node.Replicas;
 // The watch timer: exits, the restart policy with its backoff, and health probes.
 public sealed partial class ContainerReplicaDriver
 {
+    /// <summary>ExitRecordGrace is how long a stopped container's exit record is waited for before its exit is decided without it.</summary>
+    private static readonly TimeSpan ExitRecordGrace = TimeSpan.FromSeconds(2);
+
     // One timer for every replica: a state read is an in-process call (no fork), so polling
     // N replicas costs N small file reads per tick and no thread per replica.
     private void Tick()
@@ -67,7 +70,13 @@ public sealed partial class ContainerReplicaDriver
         if (phase is ReplicaPhase.Running or ReplicaPhase.Healthy)
         {
             var state = TryState(slot.Id.ToString());
-            if (state is null || state.Status == ContainerStatus.Stopped)
+            if (state is { Status: ContainerStatus.Stopped, ExitCode: null } && AwaitingExitRecord(slot, now))
+            {
+                // The init process is gone but its shim has not yet recorded how it ended (exit.json
+                // comes after waitpid): decide on a later round, since an exit without a code
+                // counts as a failure and would restart an on-failure replica that exited 0.
+            }
+            else if (state is null || state.Status == ContainerStatus.Stopped)
             {
                 OnExit(slot, state, now);
             }
@@ -107,8 +116,26 @@ public sealed partial class ContainerReplicaDriver
         _ => "exited",
     };
 
+    /// <summary>
+    /// AwaitingExitRecord is true while a stopped container's exit record may still be on its way,
+    /// for at most <see cref="ExitRecordGrace"/> from the first round that saw it stopped (a shim
+    /// that died without writing one leaves the exit unexplained, and then it is decided as such).
+    /// </summary>
+    private bool AwaitingExitRecord(Slot slot, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            slot.StoppedSeenAt ??= now;
+            return now - slot.StoppedSeenAt.Value < ExitRecordGrace;
+        }
+    }
+
     private void OnExit(Slot slot, ContainerState? state, DateTimeOffset now)
     {
+        lock (_gate)
+        {
+            slot.StoppedSeenAt = null;
+        }
         var reason = ExitReason(state);
         var failed = state is null || state.OomKilled || state.ExitCode != 0;
         Decide(slot, reason, failed, now);

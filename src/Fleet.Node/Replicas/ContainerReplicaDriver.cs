@@ -380,6 +380,7 @@ public sealed partial class ContainerReplicaDriver : IReplicaDriver, IMigratingD
         public int Run { get; set; }
         public int BackoffStreak { get; set; }
         public DateTimeOffset? RestartAt { get; set; }
+        public DateTimeOffset? StoppedSeenAt { get; set; }
         public HealthTracker? Tracker { get; set; }
         public DateTimeOffset NextProbeAt { get; set; }
 
