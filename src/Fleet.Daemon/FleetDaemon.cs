@@ -32,7 +32,14 @@ public static class FleetDaemon
     public static WebApplication Build(DaemonOptions options, string[]? args = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
+        // The empty builder, not the slim one: fleetd takes its settings from its command line and
+        // cluster.yaml only, so it reads no appsettings.json from whatever directory it was started
+        // in, watches no file for changes (the slim builder's watcher is a thread and an inotify
+        // instance), and loads none of the configuration and host-filtering assemblies (≈ 2 MB of
+        // an idle fleetd). What it needs it adds: Kestrel without HTTPS, routing, console logs.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args ?? [] });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         ConfigureLogging(builder.Logging, options.LogFormat);
 
         var address = IPAddress.TryParse(options.Address, out var ip) ? ip : null;

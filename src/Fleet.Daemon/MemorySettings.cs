@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Fleet.Daemon;
 
 /// <summary>
-/// MemorySettings keeps an idle fleetd small with two settings the runtime and the C library
+/// MemorySettings keeps an idle fleetd small with settings the runtime and the C library
 /// read only from the environment, so fleetd sets them and executes itself again, once, before
 /// anything else runs: same PID, same arguments, same open descriptors.
 /// <list type="bullet">
@@ -20,6 +20,12 @@ namespace Fleet.Daemon;
 /// <item>At most two glibc malloc arenas (<c>MALLOC_ARENA_MAX</c>): each thread that allocates
 /// natively (the JIT's background compiles above all) otherwise gets an arena of its own, which
 /// keeps the memory freed into it (≈ 6 MB at idle here; with two arenas, ≈ 3 MB less).</item>
+/// <item>Blocks of 64 KiB and more straight from the kernel (<c>MALLOC_MMAP_THRESHOLD_</c>), given back
+/// when freed. Start-up (JIT, type loading, OpenSSL, SQLite) peaks at ≈ 10 MB of native heap and
+/// leaves ≈ 4.6 MB live (measured with heaptrack), scattered through the arenas so that the free
+/// pages between the live blocks cannot be returned. glibc's own threshold starts at 128 KiB and
+/// rises each time such a block is freed, so the JIT's 64 KiB working blocks and most larger
+/// ones are carved from the arenas. Measured at idle: arenas 8.8 → 4.4 MB.</item>
 /// </list>
 /// A variable the user set (to any value) is kept as it is — either GC variable keeps both GC
 /// settings as the user has them — and nothing is re-executed when nothing is missing or
@@ -36,6 +42,9 @@ internal static class MemorySettings
     /// <summary>MallocArenasVariable is glibc's environment variable for the most malloc arenas.</summary>
     public const string MallocArenasVariable = "MALLOC_ARENA_MAX";
 
+    /// <summary>MmapThresholdVariable is glibc's environment variable for the smallest block malloc maps on its own.</summary>
+    public const string MmapThresholdVariable = "MALLOC_MMAP_THRESHOLD_";
+
     /// <summary>DefaultsVariable, set to 1, leaves the runtime's and the C library's own settings alone.</summary>
     public const string DefaultsVariable = "FLEET_MEMORY_DEFAULTS";
 
@@ -44,6 +53,9 @@ internal static class MemorySettings
 
     /// <summary>MallocArenas is the number of malloc arenas.</summary>
     public const string MallocArenas = "2";
+
+    /// <summary>MmapThreshold is the smallest block malloc maps on its own: 64 KiB.</summary>
+    public const string MmapThreshold = "65536";
 
     /// <summary>
     /// Apply re-executes fleetd with the missing settings, or returns when none is missing, when
@@ -65,6 +77,10 @@ internal static class MemorySettings
         if (Environment.GetEnvironmentVariable(MallocArenasVariable) is null)
         {
             missing.Add($"{MallocArenasVariable}={MallocArenas}");
+        }
+        if (Environment.GetEnvironmentVariable(MmapThresholdVariable) is null)
+        {
+            missing.Add($"{MmapThresholdVariable}={MmapThreshold}");
         }
         if (missing.Count == 0)
         {

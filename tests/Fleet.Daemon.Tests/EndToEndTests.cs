@@ -153,8 +153,9 @@ public sealed class EndToEndTests
         // LanguageExt) only for a PostgreSQL journal, System.Configuration's app.config reader
         // (which opens the file through System.Net.WebClient's stream helpers) never, Akka's
         // Newtonsoft.Json fallback serializer only when something falls back to it, none of the
-        // cluster tools Fleet does not use (sharding, distributed data), and no ADO.NET (the
-        // journal speaks to SQLite directly).
+        // cluster tools Fleet does not use (sharding, distributed data), no ADO.NET (the
+        // journal speaks to SQLite directly), and no appsettings.json reader or file watcher
+        // (fleetd's settings come from its command line and cluster.yaml).
         using var dir = new TempDir();
         using var fleetd = FleetdProcess.Start(Path.Combine(dir.Path, "data"));
         fleetd.WaitReady();
@@ -178,6 +179,9 @@ public sealed class EndToEndTests
         Assert.Contains("Akka.Cluster.Tools.dll", mapped);
         Assert.DoesNotContain("Akka.Cluster.Sharding.dll", mapped);
         Assert.DoesNotContain("Akka.DistributedData.dll", mapped);
+        Assert.Contains("Microsoft.AspNetCore.Server.Kestrel.Core.dll", mapped);
+        Assert.DoesNotContain("Microsoft.Extensions.Configuration.Json.dll", mapped);
+        Assert.DoesNotContain("System.IO.FileSystem.Watcher.dll", mapped);
     }
 
     [Fact]
@@ -193,6 +197,7 @@ public sealed class EndToEndTests
         Assert.Contains($"{MemorySettings.Gen0SizeVariable}={MemorySettings.Budget}", environment);
         Assert.Contains($"{MemorySettings.Gen0MaxBudgetVariable}={MemorySettings.Budget}", environment);
         Assert.Contains($"{MemorySettings.MallocArenasVariable}={MemorySettings.MallocArenas}", environment);
+        Assert.Contains($"{MemorySettings.MmapThresholdVariable}={MemorySettings.MmapThreshold}", environment);
         Assert.Contains("DOTNET_CLI_TELEMETRY_OPTOUT=1", environment);
         Assert.Equal(FleetdProcess.Apphost, arguments[0]);
         Assert.Equal(fleetd.ApiPort.ToString(CultureInfo.InvariantCulture), arguments[Array.IndexOf(arguments, "--api-port") + 1]);
