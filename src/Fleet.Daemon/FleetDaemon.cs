@@ -98,13 +98,20 @@ public static class FleetDaemon
         var api = $"*:{options.Ports.Api}";
         var http = $"*:{options.Ports.Http}";
         app.MapGrpcService<FleetApiService>().RequireHost(api);
-        app.MapGet("/healthz", (ActorSystem system) =>
+        // A plain request delegate, not a minimal-API handler with bound parameters and an IResult:
+        // those are compiled on the first request by ASP.NET's RequestDelegateFactory (and its
+        // result types), code and type data that a fleetd whose /healthz is polled would carry.
+        app.MapGet("/healthz", context =>
         {
-            var member = Akka.Cluster.Cluster.Get(system).SelfMember;
-            return member.Status == Akka.Cluster.MemberStatus.Up
-                ? Results.Text($"ok: node {options.Node} is up\n")
-                : Results.Text($"not ready: node {options.Node} is {member.Status.ToString().ToLowerInvariant()}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            var member = Akka.Cluster.Cluster.Get(context.RequestServices.GetRequiredService<ActorSystem>()).SelfMember;
+            var up = member.Status == Akka.Cluster.MemberStatus.Up;
+            context.Response.StatusCode = up ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            return context.Response.WriteAsync(up
+                ? $"ok: node {options.Node} is up\n"
+                : $"not ready: node {options.Node} is {member.Status.ToString().ToLowerInvariant()}\n");
         }).RequireHost(http);
+        FleetMetrics.ChooseRuntimeMetrics();
         app.MapMetrics("/metrics").RequireHost(http);
         app.MapFleetRegistry().RequireHost(http);
 

@@ -8,15 +8,17 @@ namespace Fleet.Daemon;
 /// read only from the environment, so fleetd sets them and executes itself again, once, before
 /// anything else runs: same PID, same arguments, same open descriptors.
 /// <list type="bullet">
-/// <item>The garbage collector's young-generation budget, capped at 2 MB
+/// <item>The garbage collector's young-generation budget, capped at 1 MB
 /// (<c>DOTNET_GCgen0size</c>, <c>DOTNET_GCGen0MaxBudget</c>; runtimeconfig.json cannot set it).
 /// An idle fleetd allocates only small, short-lived objects on its periodic rounds (the mesh's
 /// questions to the controller, agent reports, cluster gossip); the default budget, sized from
 /// the CPU's L3 cache and allowed to grow far beyond it when almost nothing survives, only keeps
 /// that garbage in memory: measured here, RSS climbed from ≈ 110 MB to ≈ 135 MB over the first
 /// five idle minutes, ≈ 16 MB of it dead young objects. A 4 MB cap held the committed heap at
-/// 8 MB; 2 MB took another 2–4 MB off idle RSS (two paired five-minute runs) for a young
-/// collection about every half minute at idle (≈ 70 KB/s allocated).</item>
+/// 8 MB; 2 MB took another 2–4 MB off idle RSS (two paired five-minute runs), 1 MB another
+/// 0.6 MB, for a young collection about every 15 s at idle (≈ 70 KB/s allocated). Under load
+/// collections are more frequent but each is as cheap (its cost follows what survives): the
+/// mesh bench, three rounds each, read the same requests/s and fleetd CPU with 1 MB as with 2.</item>
 /// <item>At most two glibc malloc arenas (<c>MALLOC_ARENA_MAX</c>): each thread that allocates
 /// natively (the JIT's background compiles above all) otherwise gets an arena of its own, which
 /// keeps the memory freed into it (≈ 6 MB at idle here; with two arenas, ≈ 3 MB less).</item>
@@ -48,8 +50,8 @@ internal static class MemorySettings
     /// <summary>DefaultsVariable, set to 1, leaves the runtime's and the C library's own settings alone.</summary>
     public const string DefaultsVariable = "FLEET_MEMORY_DEFAULTS";
 
-    /// <summary>Budget is the cap, as the runtime reads it (hexadecimal bytes): 2 MiB.</summary>
-    public const string Budget = "0x200000";
+    /// <summary>Budget is the cap, as the runtime reads it (hexadecimal bytes): 1 MiB.</summary>
+    public const string Budget = "0x100000";
 
     /// <summary>MallocArenas is the number of malloc arenas.</summary>
     public const string MallocArenas = "2";

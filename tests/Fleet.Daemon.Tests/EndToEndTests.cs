@@ -238,12 +238,22 @@ public sealed class EndToEndTests
 
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{fleetd.HttpPort}/metrics"));
-        var health = await http.GetStringAsync(new Uri($"http://127.0.0.1:{fleetd.HttpPort}/healthz"));
+        using var health = await http.GetAsync(new Uri($"http://127.0.0.1:{fleetd.HttpPort}/healthz"));
 
         Assert.Contains("fleet_replicas_desired{service=\"web\"} 3", metrics, StringComparison.Ordinal);
         Assert.Contains("fleet_cluster_members 1", metrics, StringComparison.Ordinal);
         Assert.Contains("fleet_api_request_duration_seconds_count{method=\"Apply\",code=\"OK\"} 1", metrics, StringComparison.Ordinal);
-        Assert.StartsWith("ok", health, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("text/plain", health.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("ok: node ", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Runtime metrics come from the process collectors and the runtime's own meter, once; not
+        // from the EventCounter adapter (the same figures again) nor ASP.NET's request meters.
+        Assert.Contains("process_cpu_seconds_total", metrics, StringComparison.Ordinal);
+        Assert.Contains("system_runtime_dotnet_gc_collections", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("system_runtime_cpu_usage", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("microsoft_aspnetcore_", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("eventcounteradapter", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
