@@ -152,6 +152,10 @@ for run in $(seq 1 "$RUNS"); do
   for _ in $(seq 1 1200); do [ "$(count_healthy)" = 6 ] && break; sleep 0.1; done
   spread=$(per_node)
   [ "$(count_healthy)" = 6 ] || { echo "run $run: service not healthy: $spread" >&2; exit 1; }
+  # A run that does not start from 2/2/2 measures nothing (killing node3 then moves no replica)
+  # and would only pull the median down: it means the restart before it went wrong — e.g. the
+  # split brain resolver downed a healthy node — so say so and stop.
+  [ "$spread" = "node1=2 node2=2 node3=2" ] || { echo "run $run: does not start from 2/2/2 ($spread): the cluster did not recover from the previous run" >&2; tail -30 "$work/node1.log"; exit 1; }
   on3=$(replicas_json | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["node"]=="node3"))')
   before_reports=$(agent_reports)
   t0=$(ms)
