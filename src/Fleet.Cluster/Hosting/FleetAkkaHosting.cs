@@ -69,6 +69,22 @@ public static class FleetAkkaHosting
     /// </summary>
     public const string Scheduler = "akka.scheduler.tick-duration = 50ms";
 
+    /// <summary>
+    /// Connections: each node writes to a peer only over the connection it opened itself, and
+    /// reads what the peer writes over the peer's own (Akka's default reuses an inbound connection
+    /// for writing). Why: when a fleetd restarts on the same address within seconds (a crash, or
+    /// kill -9 and start), a peer's writer can be replaced by the new incarnation's inbound
+    /// connection while the writer's own reconnect to that address is still in its handshake.
+    /// Akka.Remote (1.5.73–1.5.75) then drops the finished connection without closing it; the
+    /// restarted node takes it for the peer's and reads only from it, so nothing the peer writes
+    /// arrives: heartbeats go unanswered both ways, the two mark each other unreachable ≈ 6 s after
+    /// the rejoin and the split brain resolver downs healthy nodes. With connections one-way, that
+    /// orphan carries nothing the restarted node waits for, and the peer's next connection takes
+    /// over reading from it. Measured: bench/failover (kill -9, restart, rejoin) went wrong in most
+    /// runs before, see bench/RESULTS.md. It costs a second TCP connection per pair of nodes.
+    /// </summary>
+    public const string Connections = "akka.remote.use-passive-connections = off";
+
     /// <summary>AddFleetNode adds everything a Fleet node runs to <paramref name="builder"/>.</summary>
     public static AkkaConfigurationBuilder AddFleetNode(this AkkaConfigurationBuilder builder, FleetNodeOptions options)
     {
@@ -87,6 +103,7 @@ public static class FleetAkkaHosting
             .WithFleetClustering(options.RoleNames, seeds)
             .AddHocon(FailureDetection, HoconAddMode.Prepend)
             .AddHocon(Scheduler, HoconAddMode.Prepend)
+            .AddHocon(Connections, HoconAddMode.Prepend)
             .AddHocon(DeferredJsonSerializer.Hocon, HoconAddMode.Prepend);
 
         var singletonOptions = new ClusterSingletonOptions { Role = FleetNodeOptions.ControlPlaneRole };

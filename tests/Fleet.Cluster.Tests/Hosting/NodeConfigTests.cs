@@ -19,4 +19,16 @@ public sealed class NodeConfigTests
         node.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(1), () => fired.SetResult());
         await fired.Task.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task A_node_writes_to_a_peer_only_over_the_connection_it_opened_itself()
+    {
+        using var dir = new TempDir();
+        await using var node = await HostedNode.StartAsync(dir.Path);
+
+        // See FleetAkkaHosting.Connections: reusing inbound connections for writing lost every
+        // message between two members after a quick restart (QuickRestartTests in EndToEnd).
+        Assert.False(node.System.Settings.Config.GetBoolean("akka.remote.use-passive-connections", true));
+        Assert.False(new Akka.Remote.RemoteSettings(node.System.Settings.Config).UsePassiveConnections);
+    }
 }

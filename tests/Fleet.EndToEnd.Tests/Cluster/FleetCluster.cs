@@ -126,6 +126,32 @@ internal sealed class FleetCluster : IDisposable
     }
 
     /// <summary>
+    /// Run starts a cluster, runs <paramref name="test"/> on it and cleans it up. When the test
+    /// fails, its failure is what is reported: a cleanup that fails too (a node downed by the
+    /// failure, say) must not replace it.
+    /// </summary>
+    public static void Run(FleetClusterOptions? options, Action<FleetCluster> test)
+    {
+        var cluster = Start(options);
+        try
+        {
+            test(cluster);
+        }
+        catch
+        {
+            try
+            {
+                cluster.Dispose();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            throw;
+        }
+        cluster.Dispose();
+    }
+
+    /// <summary>
     /// Join starts a node left out by <see cref="FleetClusterOptions.Later"/> (it joins the running
     /// cluster through its seed nodes), waits until its fleetd answers and `get nodes` lists
     /// <paramref name="expectedNodes"/> nodes.

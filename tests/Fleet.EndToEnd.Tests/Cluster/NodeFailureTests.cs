@@ -26,27 +26,8 @@ public sealed class NodeFailureTests
     private static string Describe(IEnumerable<ReplicaView> replicas) => string.Join(", ", replicas.Select(r => $"{r.Id}@{r.Node}:{r.State}"));
 
     [Fact]
-    public void A_frozen_node_never_has_its_stateful_replica_started_elsewhere_before_it_is_down_rejoins_when_resumed_and_a_dead_node_is_replaced()
-    {
-        var cluster = FleetCluster.Start();
-        try
-        {
-            FreezeResumeAndKill(cluster);
-        }
-        catch
-        {
-            // The failure is what matters; a cleanup that also fails must not hide it.
-            try
-            {
-                cluster.Dispose();
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            throw;
-        }
-        cluster.Dispose();
-    }
+    public void A_frozen_node_never_has_its_stateful_replica_started_elsewhere_before_it_is_down_rejoins_when_resumed_and_a_dead_node_is_replaced() =>
+        FleetCluster.Run(null, FreezeResumeAndKill);
 
     private static void FreezeResumeAndKill(FleetCluster cluster)
     {
