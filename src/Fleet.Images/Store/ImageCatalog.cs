@@ -77,9 +77,8 @@ public sealed class ImageCatalog
         {
             var all = Load();
             change(all);
-            var temp = _path + ".tmp";
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes([.. all.Values.OrderBy(r => r.Name, StringComparer.Ordinal)], Json));
-            File.Move(temp, _path, overwrite: true);
+            // Durably: a catalog torn by a power loss would lose every image name on the node.
+            DurableFile.Replace(_path, JsonSerializer.SerializeToUtf8Bytes([.. all.Values.OrderBy(r => r.Name, StringComparer.Ordinal)], Json));
         }
     }
 

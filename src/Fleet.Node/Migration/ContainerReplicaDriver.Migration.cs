@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Fleet.Cluster.Agent;
 using Fleet.Core.Ids;
 using Fleet.Core.State;
+using Fleet.Images.Store;
 using Fleet.Node.Migration;
 using Fleet.Runtime;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Fleet.Core.State;
+using Fleet.Images.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Fleet.Cluster.Serialization;
 using Fleet.Core.Ids;
 using Fleet.Core.Specs;
+using Fleet.Images.Store;
 
 namespace Fleet.Node.Replicas;
 

@@ -1,18 +1,21 @@
 using System.Runtime.InteropServices;
 
-namespace Fleet.Node;
+namespace Fleet.Images.Store;
 
 /// <summary>
 /// DurableFile replaces a small file so that a crash or power loss leaves either the old content
 /// or the new one: write a temporary file beside it, fsync it, rename it over the target, then
-/// fsync the directory so the rename itself is on disk.
+/// fsync the directory so the rename itself is on disk. Every small record Fleet keeps on a node
+/// goes through it: replica records, address books, routes, the image catalog, the registry's
+/// tags and links.
 /// </summary>
-internal static class DurableFile
+public static class DurableFile
 {
     private const int ReadOnly = 0;
     private const int Directory = 0x10000; // O_DIRECTORY
     private const int CloseOnExec = 0x80000; // O_CLOEXEC
 
+    /// <summary>Replace makes <paramref name="content"/> the content of <paramref name="path"/> (its directory is created when missing).</summary>
     public static void Replace(string path, ReadOnlySpan<byte> content)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
