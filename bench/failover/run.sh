@@ -215,7 +215,7 @@ Between runs node3's fleetd is started again at once and rejoins as a new incarn
 only counts when it starts from 2/2/2. Until members wrote only over connections they opened
 themselves (\`use-passive-connections = off\`, see FleetAkkaHosting.Connections), that quick
 restart raced Akka.Remote's reconnect and most bench runs stopped there, with healthy nodes
-marked unreachable and downed; 20 restarts in four runs since, none did.
+marked unreachable and downed; 25 restarts in five runs since (2026-12-03), none did.
 MD
   python3 - "$repo/bench/RESULTS.md" "$when" "$median" "$RUNS" "$verdict" "$swarm" <<'PY'
 import sys, re
