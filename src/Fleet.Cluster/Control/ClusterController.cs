@@ -35,17 +35,13 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
     private readonly TimeProvider _clock;
     private readonly HashSet<Address> _awaitingInventory = [];
-    private readonly Dictionary<Address, (UniqueAddress Member, NodeReachability Reachability)> _members = [];
+    private readonly MemberLedger _members = new();
     private readonly Dictionary<ReplicaId, NodeName> _replacedAway = [];
     private readonly Dictionary<Address, NodeName> _nodeAt = [];
 
     // Worker members with no inventory at this controller yet, and since when each is down (null: not down).
     private readonly Dictionary<Address, DateTimeOffset?> _unaccounted = [];
     private readonly HashSet<IActorRef> _deadAgents = [];
-
-    // Addresses whose agent ended and has not reported since: a member event saying "up" there is
-    // late news (membership status, not reachability) and must not make the node look alive.
-    private readonly HashSet<Address> _agentLost = [];
     private DateTimeOffset _planAfter;
     private DesiredState _desired = DesiredState.Empty;
     private ObservedState _observed = ObservedState.Empty;
@@ -126,10 +122,11 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         });
         Command<Terminated>(t =>
         {
+            var reachability = NodeReachability.Unreachable;
             if (IsClustered)
             {
                 _deadAgents.Add(t.ActorRef); // a report of its still in flight must not bring its node back
-                _agentLost.Add(AddressOf(t.ActorRef));
+                reachability = _members.AgentEnded(AddressOf(t.ActorRef));
             }
             foreach (var (node, _) in _agents.Where(a => a.Value.Equals(t.ActorRef)).ToList())
             {
@@ -147,8 +144,6 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
                 // unreachable — its stateful replicas wait until membership says it is down.
                 // Only membership says down: an agent that ends before its member's events reached
                 // this controller (a node that dies right after joining) leaves its node unreachable.
-                var memberAlive = !_members.TryGetValue(AddressOf(t.ActorRef), out var member) || member.Reachability != NodeReachability.Down;
-                var reachability = memberAlive ? NodeReachability.Unreachable : NodeReachability.Down;
                 _log.Warning("agent of node {0} terminated; the node is {1} until it reports again", node, reachability.ToString().ToLowerInvariant());
                 _agents.Remove(node);
                 if (_observed.Nodes.GetValueOrDefault(node.Value)?.Reachability != NodeReachability.Down)
@@ -283,11 +278,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
             return;
         }
         var node = inventory.Node.Name;
-        if (_agentLost.Remove(address) && _members.TryGetValue(address, out var lost) && lost.Reachability == NodeReachability.Unreachable)
-        {
-            _members[address] = (lost.Member, NodeReachability.Up); // a live agent answered: the node is back
-        }
-        var reachability = _members.TryGetValue(address, out var member) ? member.Reachability : NodeReachability.Up;
+        var reachability = _members.AgentReported(address); // a live agent answered: a node unreachable for its lost agent is back
         if (reachability == NodeReachability.Down)
         {
             // A report still in flight from a member that was downed: its node rejoins as a new member first.
@@ -335,9 +326,12 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
         switch (e)
         {
             case ClusterEvent.MemberJoined or ClusterEvent.MemberWeaklyUp or ClusterEvent.MemberUp:
-                var isNew = !_members.TryGetValue(e.Member.Address, out var known) || !known.Member.Equals(e.Member.UniqueAddress);
+                var isNew = _members.IsNewIncarnation(e.Member.UniqueAddress);
                 // After its agent ended, "up" is only the member's status: it stays unreachable until an agent reports.
-                SetReachability(e.Member, _agentLost.Contains(e.Member.Address) ? NodeReachability.Unreachable : NodeReachability.Up);
+                if (_members.MemberUp(e.Member.UniqueAddress) is { } changed)
+                {
+                    ReachabilityChanged(e.Member.Address, changed);
+                }
                 if (e.Member.HasRole(Hosting.FleetNodeOptions.WorkerRole) && !_nodeAt.ContainsKey(e.Member.Address))
                 {
                     _unaccounted.TryAdd(e.Member.Address, null);
@@ -358,31 +352,30 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
     }
 
     /// <summary>
-    /// SetReachability records what membership says about <paramref name="member"/> and, when the
-    /// member is a known node's, puts it in that node's observed status and plans at once: a
-    /// stateless replica on an unreachable node is replaced now, a stateful one once it is down.
-    /// Events about an older incarnation of a member at the same address (a node that rejoined)
-    /// are ignored.
+    /// SetReachability records what membership says about <paramref name="member"/> (events about
+    /// an older incarnation at the same address, a node that rejoined, are ignored by the ledger)
+    /// and acts on a change.
     /// </summary>
     private void SetReachability(Member member, NodeReachability reachability)
     {
-        if (_members.TryGetValue(member.Address, out var known) && !known.Member.Equals(member.UniqueAddress))
+        if (_members.Record(member.UniqueAddress, reachability) is { } changed)
         {
-            if (reachability != NodeReachability.Up)
-            {
-                return; // news about the old incarnation (a new one announces itself as joining, then up)
-            }
+            ReachabilityChanged(member.Address, changed);
         }
-        _members[member.Address] = (member.UniqueAddress, reachability);
-        if (known.Reachability == reachability && known.Member is not null)
+    }
+
+    /// <summary>
+    /// ReachabilityChanged puts a changed member reachability in its node's observed status (when
+    /// the member is a known node's) and plans at once: a stateless replica on an unreachable
+    /// node is replaced now, a stateful one once it is down.
+    /// </summary>
+    private void ReachabilityChanged(Address address, NodeReachability reachability)
+    {
+        if (!_nodeAt.TryGetValue(address, out var node) || address.Equals(((ExtendedActorSystem)Context.System).Provider.DefaultAddress))
         {
             return;
         }
-        if (!_nodeAt.TryGetValue(member.Address, out var node) || member.Address.Equals(((ExtendedActorSystem)Context.System).Provider.DefaultAddress))
-        {
-            return;
-        }
-        _log.Warning("node {0} ({1}) is {2}", node, member.Address, reachability.ToString().ToLowerInvariant());
+        _log.Warning("node {0} ({1}) is {2}", node, address, reachability.ToString().ToLowerInvariant());
         MarkNode(node, reachability);
         switch (reachability)
         {
@@ -390,7 +383,7 @@ public sealed partial class ClusterController : ReceivePersistentActor, IWithTim
                 _agents.Remove(node); // its agent is gone with its ActorSystem
                 break;
             case NodeReachability.Up:
-                AgentAt(member.Address).Tell(new AgentProtocol.RequestInventory()); // what survived, to stop the surplus
+                AgentAt(address).Tell(new AgentProtocol.RequestInventory()); // what survived, to stop the surplus
                 break;
         }
         ReconcileNow();
