@@ -28,7 +28,7 @@ public sealed class CommandLineTests
         var file = dir.File("bad.yaml", "kind: Service\nname: web\nimage: busybox\nreplicas: many\n");
 
         // Nothing listens on this port: contacting it would be exit 1, not 2.
-        var result = CliResult.Run("apply", "-f", file, "--server", $"127.0.0.1:{FleetdProcess.FreePort()}");
+        var result = CliResult.Run("apply", "-f", file, "--server", $"127.0.0.1:{TestPorts.Free()}");
 
         Assert.Equal(ExitCodes.Invalid, result.ExitCode);
         Assert.Contains($"{file}:4:11: error:", result.Stderr, StringComparison.Ordinal);
@@ -39,7 +39,7 @@ public sealed class CommandLineTests
     [Fact]
     public void An_unreachable_server_is_one_line_and_exit_1()
     {
-        var result = CliResult.Run("get", "services", "--server", $"127.0.0.1:{FleetdProcess.FreePort()}");
+        var result = CliResult.Run("get", "services", "--server", $"127.0.0.1:{TestPorts.Free()}");
 
         Assert.Equal(ExitCodes.Failure, result.ExitCode);
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -260,7 +260,7 @@ public sealed class EndToEndTests
     public void Fleetd_takes_its_entry_from_a_cluster_file()
     {
         using var dir = new TempDir();
-        var (api, http, cluster) = (FleetdProcess.FreePort(), FleetdProcess.FreePort(), FleetdProcess.FreePort());
+        var (api, http, cluster) = (TestPorts.Free(), TestPorts.Free(), TestPorts.Free());
         var file = dir.File("cluster.yaml", $"""
             kind: Cluster
             name: test

@@ -21,7 +21,7 @@ public sealed class RegistryTests
         b.CtlOk("rmi", reference);
 
         Assert.True(b.RealContainers, $"running the image needs real containers (--driver container); FLEET_E2E_DRIVER={b.Driver}");
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         b.CtlOk("apply", "-f", b.File("web.yaml", HelloWeb.ServiceYaml(port, image: reference, replicas: 2)));
 
         var replicas = b.WaitHealthy("web", 2, TimeSpan.FromSeconds(120));

@@ -16,7 +16,7 @@ public sealed class RestartTests
         using var node = FleetNode.Start();
         Assert.True(node.RealContainers, $"this test needs real containers (--driver container); FLEET_E2E_DRIVER={node.Driver}");
         HelloWeb.Build(node);
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         node.CtlOk("apply", "-f", node.File("web.yaml", HelloWeb.ServiceYaml(port)));
         var before = node.WaitHealthy("web", 3).OrderBy(r => r.Id).ToList();
         var pids = before.ToDictionary(r => r.Id, r => node.ContainerPid(r.Id));
@@ -55,7 +55,7 @@ public sealed class RestartTests
         // The journal is what is tested here, not containers: the memory driver keeps 1,000
         // reconciliations from starting and stopping hundreds of real containers.
         using var node = FleetNode.Start(driver: "memory");
-        node.CtlOk("apply", "-f", node.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), replicas: 1)));
+        node.CtlOk("apply", "-f", node.File("web.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), replicas: 1)));
         using (var channel = GrpcChannel.ForAddress($"http://{node.Server}"))
         {
             var client = new FleetService.FleetServiceClient(channel);

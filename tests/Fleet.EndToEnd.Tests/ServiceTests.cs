@@ -15,7 +15,7 @@ public sealed class ServiceTests : IDisposable
     private int ApplyHelloWeb(int replicas = 3, string name = "web")
     {
         HelloWeb.Build(_node);
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var applied = _node.CtlOk("apply", "-f", _node.File($"{name}.yaml", HelloWeb.ServiceYaml(port, name: name, replicas: replicas)));
         Assert.Equal($"service/{name} created (generation 1)", applied.Stdout.Trim());
         return port;

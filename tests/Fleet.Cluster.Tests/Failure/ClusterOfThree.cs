@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Hosting;
 using Fleet.Cluster.Agent;
 using Fleet.Cluster.Hosting;
-using Fleet.Cluster.Tests.Hosting;
 using Fleet.Core.Ids;
 using Fleet.Core.State;
 using Microsoft.Extensions.DependencyInjection;
@@ -110,6 +109,4 @@ internal static class Poll
 
     public static string Describe(IEnumerable<NodeStatus> nodes) =>
         string.Join(", ", nodes.Select(n => $"{n.Name}:{n.Reachability}"));
-
-    public static int FreePort() => HostedNode.FreePort();
 }

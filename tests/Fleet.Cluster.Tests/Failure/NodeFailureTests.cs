@@ -65,7 +65,7 @@ public sealed class NodeFailureTests
     public async Task A_dead_nodes_stateless_replicas_are_replaced_while_it_is_unreachable_and_its_stateful_one_only_once_it_is_down()
     {
         using var dir = new TempDir();
-        var ports = new[] { Poll.FreePort(), Poll.FreePort(), Poll.FreePort() };
+        var ports = new[] { TestPorts.Free(), TestPorts.Free(), TestPorts.Free() };
         var nodes = await StartCluster(dir, ports);
         try
         {
@@ -116,7 +116,7 @@ public sealed class NodeFailureTests
     public async Task A_downed_node_that_rejoins_with_its_replicas_still_running_has_the_replaced_ones_stopped()
     {
         using var dir = new TempDir();
-        var ports = new[] { Poll.FreePort(), Poll.FreePort(), Poll.FreePort() };
+        var ports = new[] { TestPorts.Free(), TestPorts.Free(), TestPorts.Free() };
         var nodes = await StartCluster(dir, ports);
         try
         {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Fleet.Cluster.Agent;
@@ -31,7 +29,7 @@ internal sealed class HostedNode : IAsyncDisposable
         StartAsync(new FleetNodeOptions
         {
             Node = NodeName.Parse("node1"),
-            ClusterPort = FreePort(),
+            ClusterPort = TestPorts.Free(),
             DataDir = dataDir,
             Driver = driver ?? (n => new InMemoryReplicaDriver(n)),
             Controller = new ControllerSettings { SnapshotEvery = snapshotEvery },
@@ -54,13 +52,6 @@ internal sealed class HostedNode : IAsyncDisposable
     {
         await _host.StopAsync();
         _host.Dispose();
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -34,7 +34,7 @@ public sealed class TwoNodeClusterTests
     {
         using var dirA = new TempDir();
         using var dirB = new TempDir();
-        var (portA, portB) = (HostedNode.FreePort(), HostedNode.FreePort());
+        var (portA, portB) = (TestPorts.Free(), TestPorts.Free());
         var nodeB = NodeName.Parse("node-b");
         var driverB = new InMemoryReplicaDriver(nodeB);
         FleetNodeOptions OptionsA() => new()

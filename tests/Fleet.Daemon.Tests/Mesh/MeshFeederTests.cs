@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Fleet.Cluster.Hosting;
@@ -32,7 +31,7 @@ public sealed class MeshFeederTests : IAsyncLifetime
     [Fact]
     public async Task A_controller_that_knows_the_mesh_view_is_asked_one_question_per_round()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         await using var router = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback] });
 
         await RunFeederAsync(router, port, knowsMeshView: true, until: () => _asked.Count >= 4);
@@ -46,7 +45,7 @@ public sealed class MeshFeederTests : IAsyncLifetime
     [Fact]
     public async Task A_controller_from_before_the_mesh_view_is_asked_the_older_questions()
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         await using var router = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback] });
 
         await RunFeederAsync(router, port, knowsMeshView: false, until: () => _asked.Count(q => q == "nodes") >= 3);
@@ -86,13 +85,6 @@ public sealed class MeshFeederTests : IAsyncLifetime
         {
             await feeder.StopAsync(CancellationToken.None);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>StandInController answers the mesh's questions from one fixed view and notes each question.</summary>

@@ -44,7 +44,7 @@ public sealed class AutoscaleTests
             ClusterExtra = "autoscaler: { interval: 1s, sampleInterval: 500ms, window: 3s }\n",
         });
         var image = BurnerImage(cluster);
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var yaml = $$"""
             kind: Service
             name: burn

@@ -21,8 +21,8 @@ public sealed class ControlPlaneFailoverTests
         using var postgres = Postgres.Start();
         using var cluster = FleetCluster.Start(new FleetClusterOptions { Driver = "memory", Persistence = postgres.PersistenceYaml });
         var first = cluster.Node("node1");
-        first.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "web", replicas: 2)));
-        first.CtlOk("apply", "-f", cluster.File("api.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "api", image: "api-image:v1", replicas: 1)));
+        first.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), name: "web", replicas: 2)));
+        first.CtlOk("apply", "-f", cluster.File("api.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), name: "api", image: "api-image:v1", replicas: 1)));
         first.CtlOk("scale", "web", "--replicas", "4");
         cluster.WaitHealthy("web", 4);
         cluster.WaitHealthy("api", 1);
@@ -42,7 +42,7 @@ public sealed class ControlPlaneFailoverTests
 
         // New commands work and persist.
         other.CtlOk("scale", "api", "--replicas", "3");
-        other.CtlOk("apply", "-f", cluster.File("extra.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "extra", replicas: 1)));
+        other.CtlOk("apply", "-f", cluster.File("extra.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), name: "extra", replicas: 1)));
         cluster.WaitHealthy("api", 3);
         cluster.WaitHealthy("extra", 1);
         var changed = Services(other);

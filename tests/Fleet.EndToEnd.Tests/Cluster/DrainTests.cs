@@ -14,7 +14,7 @@ public sealed class DrainTests
         using var cluster = FleetCluster.Start();
         var image = cluster.HelloWebImage();
         var api = cluster.Node("node2");
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         api.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(port, image: image, replicas: 3)));
         var before = cluster.WaitHealthy("web", 3, TimeSpan.FromSeconds(150));
         Assert.Equal(new Dictionary<string, int> { ["node1"] = 1, ["node2"] = 1, ["node3"] = 1 }, cluster.PerNode(before));

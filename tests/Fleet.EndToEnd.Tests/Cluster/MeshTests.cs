@@ -15,7 +15,7 @@ public sealed class MeshTests
     {
         using var cluster = FleetCluster.Start();
         var image = cluster.HelloWebImage();
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         // Three replicas kept off node3 (zone z3): node3's mesh can only answer through the others.
         var yaml = HelloWeb.ServiceYaml(port, image: image, replicas: 3) + "placement: { constraints: [\"zone != z3\"] }\n";
         cluster.Node("node1").CtlOk("apply", "-f", cluster.File("web.yaml", yaml));

@@ -62,7 +62,7 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
     [Fact]
     public async Task Stateful_counter_migrates_under_increments_without_losing_an_acknowledged_one()
     {
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var api = Cluster.Node("node1");
         api.CtlOk("apply", "-f", Cluster.File("counter.yaml", fixture.CounterYaml(port)));
         try
@@ -112,7 +112,7 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
     [Fact]
     public async Task Stateless_replica_migrates_make_before_break_with_no_failed_request()
     {
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var api = Cluster.Node("node2");
         api.CtlOk("apply", "-f", Cluster.File("web.yaml", HelloWeb.ServiceYaml(port, image: fixture.HelloImage, replicas: 2)));
         try
@@ -142,7 +142,7 @@ public sealed class MigrationTests(MigrationCluster fixture) : IClassFixture<Mig
     [Fact]
     public async Task Target_fleetd_killed_mid_transfer_leaves_the_source_serving_with_nothing_lost()
     {
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var api = Cluster.Node("node1");
         api.CtlOk("apply", "-f", Cluster.File("counter2.yaml", fixture.CounterYaml(port).Replace("name: counter", "name: counter2", StringComparison.Ordinal)
             .Replace("name: counter-data", "name: counter2-data", StringComparison.Ordinal)));

@@ -33,10 +33,10 @@ public sealed class NodeFailureTests
     {
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member: it hosts the controller
-        var webPort = FleetdProcess.FreePort();
+        var webPort = TestPorts.Free();
         controlNode.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(webPort, image: image, replicas: 6)));
         controlNode.CtlOk("apply", "-f", cluster.File("db.yaml",
-            HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "db", image: image, replicas: 1)
+            HelloWeb.ServiceYaml(TestPorts.Free(), name: "db", image: image, replicas: 1)
             + "stateful: true\nplacement:\n  constraints: [\"zone != z1\"]\n"));
         var web = cluster.WaitHealthy("web", 6, TimeSpan.FromSeconds(150));
         Assert.All(cluster.PerNode(web).Values, count => Assert.Equal(2, count));

@@ -54,7 +54,7 @@ public sealed class PartitionTests(ITestOutputHelper output)
         var image = cluster.HelloWebImage();
         var controlNode = cluster.Node("node1"); // the oldest member hosts the controller; db is kept off it
         controlNode.CtlOk("apply", "-f", cluster.File("db.yaml",
-            HelloWeb.ServiceYaml(FleetdProcess.FreePort(), name: "db", image: image, replicas: 1)
+            HelloWeb.ServiceYaml(TestPorts.Free(), name: "db", image: image, replicas: 1)
             + "stateful: true\nplacement:\n  constraints: [\"zone != z1\"]\n"));
         var db = Assert.Single(cluster.WaitHealthy("db", 1));
         var cutNode = cluster.Node(db.Node);

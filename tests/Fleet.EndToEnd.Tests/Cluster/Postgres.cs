@@ -65,7 +65,7 @@ internal sealed class Postgres : IDisposable
             }
         }
         var root = Directory.CreateTempSubdirectory("fleet-e2e-pg-").FullName;
-        var server = new Postgres(root, FleetdProcess.FreePort());
+        var server = new Postgres(root, TestPorts.Free());
         try
         {
             Must("chown", "-R", $"{OsUser}:{OsUser}", root);

@@ -39,7 +39,7 @@ public sealed class QuickRestartTests
         var api = cluster.Node("node1");
         var restarted = cluster.Node("node3");
         var survivors = cluster.Nodes.Where(n => n != restarted).ToList();
-        api.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), replicas: 3)));
+        api.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), replicas: 3)));
         cluster.WaitHealthy("web", 3);
         var upLine = $"Leader is moving node [akka.tcp://fleet@{restarted.Address}:{restarted.Ports.Cluster}] to [Up]";
 

@@ -19,7 +19,7 @@ public sealed class RebalanceTests
         });
         var image = cluster.HelloWebImage();
         var node1 = cluster.Node("node1");
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         node1.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(port, image: image, replicas: 6)));
         var before = cluster.WaitHealthy("web", 6, TimeSpan.FromSeconds(150));
         Assert.Equal(new Dictionary<string, int> { ["node1"] = 3, ["node2"] = 3, ["node3"] = 0 }, cluster.PerNode(before));

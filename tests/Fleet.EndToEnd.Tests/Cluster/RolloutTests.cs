@@ -37,7 +37,7 @@ public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) 
     [Fact]
     public void A_rollout_whose_health_check_fails_rolls_back_by_itself_while_the_old_replicas_keep_serving()
     {
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var good = HelloWeb.ServiceYaml(port, name: "web", replicas: 3);
         _node.CtlOk("apply", "-f", _node.File("web.yaml", good));
         var original = _node.WaitHealthy("web", 3).Select(r => r.Id).Order().ToList();
@@ -83,7 +83,7 @@ public sealed class RolloutTests(RolloutNode fixture, ITestOutputHelper output) 
     [Fact]
     public void A_rollout_to_a_new_env_var_replaces_every_replica_with_no_failed_request()
     {
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         var before = HelloWeb.ServiceYaml(port, name: "api", replicas: 3);
         _node.CtlOk("apply", "-f", _node.File("api.yaml", before));
         var original = _node.WaitHealthy("api", 3).Select(r => r.Id).ToHashSet();

@@ -18,7 +18,7 @@ public sealed class ScaleToZeroTests
     {
         using var cluster = FleetCluster.Start(new FleetClusterOptions { Nodes = 2 });
         var image = cluster.HelloWebImage();
-        var port = FleetdProcess.FreePort();
+        var port = TestPorts.Free();
         // Two replicas spread over both nodes first, so each node has the image when it wakes.
         var yaml = HelloWeb.ServiceYaml(port, image: image, replicas: 2) + "autoscale: { min: 0, max: 3, idleAfter: 3s, wakeTimeout: 40s }\n";
         var node1 = cluster.Node("node1");

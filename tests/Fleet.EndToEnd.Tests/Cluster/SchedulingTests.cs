@@ -17,7 +17,7 @@ public sealed class SchedulingTests
         var api = cluster.Node("node2");
 
         // Six replicas of one service spread 2/2/2.
-        api.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(FleetdProcess.FreePort(), image: image, replicas: 6)));
+        api.CtlOk("apply", "-f", cluster.File("web.yaml", HelloWeb.ServiceYaml(TestPorts.Free(), image: image, replicas: 6)));
         var web = cluster.WaitHealthy("web", 6, TimeSpan.FromSeconds(150));
         Assert.Equal(new Dictionary<string, int> { ["node1"] = 2, ["node2"] = 2, ["node3"] = 2 }, cluster.PerNode(web));
 

@@ -48,7 +48,7 @@ internal sealed class DockerRegistry : IDisposable
         TokenServer? tokens = null;
         try
         {
-            var port = Tool.FreePort();
+            var port = TestPorts.Free();
             var authYaml = "";
             if (auth == RegistryAuth.Htpasswd)
             {

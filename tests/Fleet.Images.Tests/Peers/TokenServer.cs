@@ -51,7 +51,7 @@ internal sealed class TokenServer : IDisposable
         var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         for (var attempt = 0; ; attempt++)
         {
-            var port = Tool.FreePort();
+            var port = TestPorts.Free();
             var listener = new HttpListener();
             listener.Prefixes.Add($"http://127.0.0.1:{port}/");
             try

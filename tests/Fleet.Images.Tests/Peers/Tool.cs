@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Fleet.Images.Tests.Peers;
 
@@ -64,19 +62,4 @@ internal static class Tool
 
     /// <summary>Sh runs a bash script with `set -eu`.</summary>
     public static string Sh(string script) => Run("bash", "-c", "set -euo pipefail\n" + script);
-
-    /// <summary>FreePort returns a loopback port nothing listens on (never Fleet's own 4050/4051/4053).</summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (port is not (4050 or 4051 or 4053))
-            {
-                return port;
-            }
-        }
-    }
 }

@@ -20,13 +20,6 @@ public sealed class MeshRouterTests
         RetryBindInterval = TimeSpan.FromMilliseconds(200),
     });
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private static MeshRoute Route(int port, params EchoBackend[] backends) =>
         new(port, PortProtocol.Tcp, Web, backends.Select(b => b.Endpoint).ToList());
 
@@ -39,7 +32,7 @@ public sealed class MeshRouterTests
         await using var b = new EchoBackend("b");
         await using var c = new EchoBackend("c");
         await using var mesh = Router(balancing: balancing);
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port, a, b, c)]);
         var entry = new IPEndPoint(IPAddress.Loopback, port);
 
@@ -65,7 +58,7 @@ public sealed class MeshRouterTests
         await using var a = new EchoBackend("a");
         await using var b = new EchoBackend("b");
         await using var mesh = Router(balancing: MeshBalancing.LeastConnections);
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port, a, b)]);
         var entry = new IPEndPoint(IPAddress.Loopback, port);
 
@@ -85,7 +78,7 @@ public sealed class MeshRouterTests
         await using var a = new EchoBackend("a");
         await using var b = new EchoBackend("b");
         await using var mesh = Router();
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port, a, b)]);
         var entry = new IPEndPoint(IPAddress.Loopback, port);
 
@@ -109,8 +102,8 @@ public sealed class MeshRouterTests
     {
         await using var live = new EchoBackend("live");
         await using var mesh = Router();
-        var port = FreePort();
-        var dead = new IPEndPoint(IPAddress.Loopback, FreePort());
+        var port = TestPorts.Free();
+        var dead = new IPEndPoint(IPAddress.Loopback, TestPorts.Free());
         mesh.Update([new MeshRoute(port, PortProtocol.Tcp, Web, [dead, live.Endpoint])]);
         var entry = new IPEndPoint(IPAddress.Loopback, port);
 
@@ -127,7 +120,7 @@ public sealed class MeshRouterTests
     {
         await using var late = new EchoBackend("late");
         await using var mesh = Router(hold: TimeSpan.FromSeconds(20));
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port)]);
 
         using var client = await MeshClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
@@ -146,7 +139,7 @@ public sealed class MeshRouterTests
     public async Task Connection_without_a_backend_is_closed_after_the_hold_time()
     {
         await using var mesh = Router(hold: TimeSpan.FromMilliseconds(700));
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port)]);
 
         var clock = Stopwatch.StartNew();
@@ -166,7 +159,7 @@ public sealed class MeshRouterTests
         var busy = ((IPEndPoint)squatter.LocalEndpoint).Port;
         await using var backend = new EchoBackend("a");
         await using var mesh = Router();
-        var free = FreePort();
+        var free = TestPorts.Free();
         var api = ServiceName.Parse("api");
 
         mesh.Update([Route(free, backend), new MeshRoute(busy, PortProtocol.Tcp, api, [backend.Endpoint])]);
@@ -187,7 +180,7 @@ public sealed class MeshRouterTests
     public async Task Unrouted_port_stops_listening_and_a_held_connection_is_closed()
     {
         await using var mesh = Router(hold: TimeSpan.FromSeconds(30));
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port)]);
         using var held = await MeshClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         await WaitUntil(() => mesh.CountersFor(Web).Held == 1);
@@ -205,7 +198,7 @@ public sealed class MeshRouterTests
     {
         await using var a = new EchoBackend("a");
         await using var b = new EchoBackend("b");
-        var port = FreePort();
+        var port = TestPorts.Free();
         await using var node2 = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Parse("127.0.0.2")] });
         await using var node3 = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Parse("127.0.0.3")] });
         node2.Update([Route(port, a)]);
@@ -220,7 +213,7 @@ public sealed class MeshRouterTests
     {
         await using var echo = new EchoBackend("echo");
         await using var mesh = Router();
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([Route(port, echo)]);
 
         using var client = new TcpClient();

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Fleet.Core.Ids;
 using Fleet.Core.Specs;
 using Fleet.Node.Mesh;
@@ -13,20 +12,13 @@ public sealed class MeshWakeTests
 {
     private static readonly ServiceName Web = ServiceName.Parse("web");
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task A_connection_to_a_route_without_backends_calls_OnHold_and_is_served_once_one_appears()
     {
         var held = new ConcurrentQueue<ServiceName>();
         await using var backend = new EchoBackend("woken");
         await using var mesh = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback], OnHold = held.Enqueue });
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([new MeshRoute(port, PortProtocol.Tcp, Web, [])]);
 
         using var client = await MeshClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
@@ -45,7 +37,7 @@ public sealed class MeshWakeTests
     public async Task The_route_hold_time_overrides_the_mesh_default()
     {
         await using var mesh = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback], HoldTime = TimeSpan.FromMinutes(5) });
-        var port = FreePort();
+        var port = TestPorts.Free();
         mesh.Update([new MeshRoute(port, PortProtocol.Tcp, Web, []) { HoldTime = TimeSpan.FromMilliseconds(700) }]);
 
         var clock = Stopwatch.StartNew();

@@ -96,7 +96,7 @@ public sealed class HostGatewayTwoMachinesTests
             Assert.Single(NatRules.Tagged("nat", "POSTROUTING", NatRules.PeerTag(bridgeB), netnsB));
 
             // A's mesh serves a published port whose only replica is behind B.
-            var port = FreePort();
+            var port = TestPorts.Free();
             await using (var mesh = new MeshRouter(new MeshOptions { ListenAddresses = [IPAddress.Loopback], HoldTime = TimeSpan.FromSeconds(5) }))
             {
                 mesh.Update([new MeshRoute(port, PortProtocol.Tcp, ServiceName.Parse("web"), [new IPEndPoint(replicaAddress, 8080)])]);
@@ -166,13 +166,6 @@ public sealed class HostGatewayTwoMachinesTests
         {
             ContainerSubnet = subnet.ToString(),
         };
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private static async Task<bool> CanConnect(IPEndPoint endpoint, TimeSpan timeout)
     {
