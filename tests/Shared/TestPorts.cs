@@ -6,9 +6,14 @@ namespace Fleet.Testing;
 /// <summary>TestPorts hands out loopback TCP ports for tests (compiled into every test project).</summary>
 internal static class TestPorts
 {
+    // The kernel may give the same free port to two binds in a row once the first listener is
+    // closed, so a test asking for a cluster's nine ports could get one twice (it did, in CI).
+    private static readonly HashSet<int> HandedOut = [];
+
     /// <summary>
-    /// Free is a loopback TCP port nothing listens on now — never 4050, 4051 or 4053, the ports
-    /// of a demo fleetd that may be running beside the tests.
+    /// Free is a loopback TCP port nothing listens on now and that this test process has not
+    /// handed out before — never 4050, 4051 or 4053, the ports of a demo fleetd that may be
+    /// running beside the tests.
     /// </summary>
     public static int Free()
     {
@@ -17,9 +22,16 @@ internal static class TestPorts
             using var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (port is not (4050 or 4051 or 4053))
+            if (port is (4050 or 4051 or 4053))
             {
-                return port;
+                continue;
+            }
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
             }
         }
     }
