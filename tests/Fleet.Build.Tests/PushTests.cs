@@ -30,12 +30,7 @@ public sealed class PushTests : IDisposable
         {
             Assert.Fail($"{binary} is missing: run `apt-get install -y docker-registry`");
         }
-        int port;
-        using (var listener = new TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        var port = TestPorts.Free();
         var dir = Directory.CreateDirectory(Path.Combine(_sandbox.Root, "registry")).FullName;
         var config = Path.Combine(dir, "config.yml");
         File.WriteAllText(config, $"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {dir}/storage\nhttp:\n  addr: 127.0.0.1:{port}\n");

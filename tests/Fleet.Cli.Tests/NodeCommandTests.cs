@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Fleet.Api.V1;
 using Fleet.Cli.Commands;
@@ -12,13 +10,6 @@ public sealed class NodeCommandTests
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 2, 3, 0, 0, TimeSpan.Zero);
 
-    private static string ClosedServer()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
-
     [Theory]
     [InlineData("cordon")]
     [InlineData("uncordon")]
@@ -30,7 +21,7 @@ public sealed class NodeCommandTests
     [InlineData("get", "nodes", "-o", "yaml")]
     public void Usage_errors_exit_2(params string[] args)
     {
-        var run = CliRun.Of([.. args, "--server", ClosedServer()]);
+        var run = CliRun.Of([.. args, "--server", TestPorts.ClosedServer()]);
 
         Assert.Equal(ExitCodes.Invalid, run.ExitCode);
         Assert.NotEmpty(run.Stderr);
@@ -44,7 +35,7 @@ public sealed class NodeCommandTests
     [InlineData("get", "nodes")]
     public void An_unreachable_server_is_one_line_and_exit_1(params string[] args)
     {
-        var server = ClosedServer();
+        var server = TestPorts.ClosedServer();
         var run = CliRun.Of([.. args, "--server", server]);
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);

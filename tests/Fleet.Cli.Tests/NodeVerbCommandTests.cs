@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Fleet.Api.V1;
 using Fleet.Cli.Commands;
@@ -10,14 +8,6 @@ namespace Fleet.Cli.Tests;
 /// <summary>Parsing, output and exit codes of logs, exec, events -f, build, push, pull, images, rmi and volume.</summary>
 public sealed class NodeVerbCommandTests
 {
-    /// <summary>ClosedPort is a loopback port nothing listens on (bound, read, released).</summary>
-    private static string ClosedServer()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
-
     [Theory]
     [InlineData("logs")]
     [InlineData("logs", "web", "--tail", "-3")]
@@ -55,7 +45,7 @@ public sealed class NodeVerbCommandTests
     [InlineData("volume", "rm", "data")]
     public void An_unreachable_server_is_one_line_and_exit_1(params string[] args)
     {
-        var server = ClosedServer();
+        var server = TestPorts.ClosedServer();
         var run = CliRun.Of([.. args, "--server", server]);
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);
@@ -66,7 +56,7 @@ public sealed class NodeVerbCommandTests
     [Fact]
     public void Exec_against_an_unreachable_server_is_one_line_and_exit_1()
     {
-        var server = ClosedServer();
+        var server = TestPorts.ClosedServer();
         // --server goes before `--`: everything after it is the command.
         var run = CliRun.Of("exec", "web-7k2xq", "--server", server, "--", "true");
 
@@ -89,7 +79,7 @@ public sealed class NodeVerbCommandTests
     [Fact]
     public void Build_of_a_missing_directory_is_exit_1_before_any_call()
     {
-        var run = CliRun.Of("build", "-t", "app:v1", "/nonexistent/context", "--server", ClosedServer());
+        var run = CliRun.Of("build", "-t", "app:v1", "/nonexistent/context", "--server", TestPorts.ClosedServer());
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);
         Assert.Equal(["error: build context /nonexistent/context is not a directory"], run.StderrLines);

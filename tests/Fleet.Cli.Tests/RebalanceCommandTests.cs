@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Fleet.Api.V1;
 using Fleet.Cli.Commands;
@@ -9,13 +7,6 @@ namespace Fleet.Cli.Tests;
 /// <summary>fleetctl rebalance: parsing of real command lines, exit codes, and the plan table and JSON.</summary>
 public sealed class RebalanceCommandTests
 {
-    private static string ClosedServer()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
-
     [Theory]
     [InlineData("rebalance", "web")]
     [InlineData("rebalance", "--timeout", "soon")]
@@ -24,7 +15,7 @@ public sealed class RebalanceCommandTests
     [InlineData("rebalance", "--dry-run", "yes")]
     public void Usage_errors_exit_2(params string[] args)
     {
-        var run = CliRun.Of([.. args, "--server", ClosedServer()]);
+        var run = CliRun.Of([.. args, "--server", TestPorts.ClosedServer()]);
 
         Assert.Equal(ExitCodes.Invalid, run.ExitCode);
         Assert.NotEmpty(run.Stderr);
@@ -36,7 +27,7 @@ public sealed class RebalanceCommandTests
     [InlineData("rebalance", "--no-wait", "--timeout", "90s")]
     public void An_unreachable_server_is_one_line_and_exit_1(params string[] args)
     {
-        var server = ClosedServer();
+        var server = TestPorts.ClosedServer();
         var run = CliRun.Of([.. args, "--server", server]);
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);

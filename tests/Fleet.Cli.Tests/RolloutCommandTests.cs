@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Fleet.Api.V1;
 using Fleet.Cli.Commands;
@@ -11,13 +9,6 @@ namespace Fleet.Cli.Tests;
 public sealed class RolloutCommandTests
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 2, 3, 0, 0, TimeSpan.Zero);
-
-    private static string ClosedServer()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
 
     [Theory]
     [InlineData("rollout")]
@@ -32,7 +23,7 @@ public sealed class RolloutCommandTests
     [InlineData("rollout", "undo", "web", "api")]
     public void Usage_errors_exit_2(params string[] args)
     {
-        var run = CliRun.Of([.. args, "--server", ClosedServer()]);
+        var run = CliRun.Of([.. args, "--server", TestPorts.ClosedServer()]);
 
         Assert.Equal(ExitCodes.Invalid, run.ExitCode);
         Assert.NotEmpty(run.Stderr);
@@ -47,7 +38,7 @@ public sealed class RolloutCommandTests
     [InlineData("rollout", "undo", "web", "--to-generation", "3")]
     public void An_unreachable_server_is_one_line_and_exit_1(params string[] args)
     {
-        var server = ClosedServer();
+        var server = TestPorts.ClosedServer();
         var run = CliRun.Of([.. args, "--server", server]);
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);

@@ -35,4 +35,7 @@ internal static class TestPorts
             }
         }
     }
+
+    /// <summary>ClosedServer is host:port of a loopback port nothing listens on, for a client that must fail to connect.</summary>
+    public static string ClosedServer() => $"127.0.0.1:{Free()}";
 }

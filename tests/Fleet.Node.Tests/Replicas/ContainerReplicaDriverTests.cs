@@ -207,7 +207,7 @@ public sealed class ContainerReplicaDriverTests : IDisposable
 
         // A registry nobody answers at: the reason says so, still naming the image.
         var unreachable = NodeSandbox.Id("ghost");
-        var closed = Fleet.Core.Ids.ImageReference.Parse($"127.0.0.1:{NotFoundRegistry.ClosedPort()}/team/ghost:2");
+        var closed = Fleet.Core.Ids.ImageReference.Parse($"127.0.0.1:{TestPorts.Free()}/team/ghost:2");
         await driver.StartAsync(NodeSandbox.Start(unreachable, _node.Service("ghost", "true") with { Image = closed }), CancellationToken.None);
         var refused = _node.Observer.WaitFor(unreachable, s => s.Phase == ReplicaPhase.Failed, "Failed", seconds: 60);
         Assert.StartsWith($"{closed}: cannot reach registry 127.0.0.1:", refused.Reason, StringComparison.Ordinal);

@@ -23,16 +23,6 @@ internal sealed class NotFoundRegistry : IDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>ClosedPort is a loopback port nothing listens on (bound, then released).</summary>
-    public static int ClosedPort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
-
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
