@@ -195,11 +195,33 @@ public sealed class ImageBuilder(ContentStore store, RunStepOptions runOptions)
         {
             return null;
         }
-        var node = JsonNode.Parse(File.ReadAllText(path))!;
-        var digest = Digest.Parse(node["digest"]!.GetValue<string>());
-        return store.Contains(digest)
-            ? new MadeLayer(Descriptor.Of(MediaTypes.OciLayerGzip, digest, node["size"]!.GetValue<long>()), Digest.Parse(node["diffId"]!.GetValue<string>()))
-            : null;
+        // The cache only saves work: an entry that cannot be read (a torn write, a hand edit) is
+        // a miss that the step's rebuild overwrites, never a build that fails on it.
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        if (node is not JsonObject entry
+            || !TryDigest(entry["digest"], out var digest)
+            || !TryDigest(entry["diffId"], out var diffId)
+            || entry["size"] is not JsonValue size
+            || !size.TryGetValue<long>(out var bytes)
+            || !store.Contains(digest))
+        {
+            return null;
+        }
+        return new MadeLayer(Descriptor.Of(MediaTypes.OciLayerGzip, digest, bytes), diffId);
+    }
+
+    private static bool TryDigest(JsonNode? node, out Digest digest)
+    {
+        digest = default;
+        return node is JsonValue value && value.TryGetValue<string>(out var text) && Digest.TryParse(text, out digest, out _);
     }
 
     private MadeLayer Remember(string key, MadeLayer layer)
@@ -210,9 +232,7 @@ public sealed class ImageBuilder(ContentStore store, RunStepOptions runOptions)
             ["size"] = layer.Descriptor.Size,
             ["diffId"] = layer.DiffId.ToString(),
         };
-        var temp = Path.Combine(CacheDir, key + ".tmp-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllText(temp, json.ToJsonString(Indented));
-        File.Move(temp, Path.Combine(CacheDir, key + ".json"), overwrite: true);
+        DurableFile.Replace(Path.Combine(CacheDir, key + ".json"), Encoding.UTF8.GetBytes(json.ToJsonString(Indented)));
         return layer;
     }
 

@@ -133,6 +133,28 @@ public sealed class ImageBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_torn_or_garbled_cache_entry_is_a_miss_that_the_next_build_repairs()
+    {
+        CopyBusybox();
+        var first = await BuildAsync(BusyboxFleetfile);
+        var entries = Directory.GetFiles(Path.Combine(_sandbox.Store.Root, "build-cache"), "*.json").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(3, entries.Count);
+        // What a power loss after an unsynced rename leaves, and two kinds of hand edit.
+        File.WriteAllText(entries[0], "");
+        File.WriteAllText(entries[1], "{\"digest\": \"sha256:nothex\", \"size\": 1, \"diffId\": 7}");
+        File.WriteAllText(entries[2], "[1, 2");
+
+        var second = await BuildAsync(BusyboxFleetfile);
+        Assert.Equal(0, second.CachedSteps);
+        Assert.Equal(first.ManifestDigest, second.ManifestDigest);
+
+        var third = await BuildAsync(BusyboxFleetfile);
+        Assert.Equal(3, third.CachedSteps);
+        Assert.Equal(first.ManifestDigest, third.ManifestDigest);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_sandbox.Store.Root, "build-cache"), "*.tmp*"));
+    }
+
+    [Fact]
     public async Task Failing_RUN_stops_the_build_with_its_exit_code_and_output()
     {
         CopyBusybox();
