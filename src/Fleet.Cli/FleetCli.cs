@@ -6,8 +6,11 @@ namespace Fleet.Cli;
 /// <summary>FleetCli assembles fleetctl's verbs, one class each, and runs a command line.</summary>
 public static class FleetCli
 {
-    /// <summary>BuildRoot makes the command tree; output goes to the writers passed to <see cref="Run"/>.</summary>
-    public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// BuildRoot makes the command tree; output goes to the writers passed to <see cref="Run"/>,
+    /// and <c>exec -i</c> reads <paramref name="stdin"/> (none given: an empty input).
+    /// </summary>
+    public static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr, Func<Stream>? stdin = null)
     {
         var root = new RootCommand("fleetctl — drive a Fleet cluster: validate, apply, scale and inspect services; logs, exec; build, push and pull images; cordon, uncordon and drain nodes.");
         root.Subcommands.Add(ValidateCommand.Create(stdout, stderr));
@@ -18,7 +21,7 @@ public static class FleetCli
         root.Subcommands.Add(DeleteCommand.Create(stdout, stderr));
         root.Subcommands.Add(EventsCommand.Create(stdout, stderr));
         root.Subcommands.Add(LogsCommand.Create(stdout, stderr));
-        root.Subcommands.Add(ExecCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ExecCommand.Create(stdin ?? (() => Stream.Null), stdout, stderr));
         root.Subcommands.Add(BuildCommand.Create(stdout, stderr));
         root.Subcommands.Add(TransferCommands.CreatePush(stdout, stderr));
         root.Subcommands.Add(TransferCommands.CreatePull(stdout, stderr));
@@ -36,9 +39,9 @@ public static class FleetCli
     }
 
     /// <summary>Run parses <paramref name="args"/>, runs the verb and returns its exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<Stream>? stdin = null)
     {
-        var root = BuildRoot(stdout, stderr);
+        var root = BuildRoot(stdout, stderr, stdin);
         var parsed = root.Parse(args);
         var code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
         // A usage error (unknown verb, missing option, bad value) is exit 2, like a validation error.
@@ -49,9 +52,9 @@ public static class FleetCli
     /// RunAsync is <see cref="Run"/> with a token that stops a following verb (logs -f,
     /// events -f) as Ctrl-C does; hosts and tests use it.
     /// </summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, Func<Stream>? stdin = null)
     {
-        var root = BuildRoot(stdout, stderr);
+        var root = BuildRoot(stdout, stderr, stdin);
         var parsed = root.Parse(args);
         var code = await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
         return parsed.Errors.Count > 0 ? ExitCodes.Invalid : code;

@@ -1,3 +1,3 @@
 using Fleet.Cli;
 
-return FleetCli.Run(args, Console.Out, Console.Error);
+return FleetCli.Run(args, Console.Out, Console.Error, Console.OpenStandardInput);

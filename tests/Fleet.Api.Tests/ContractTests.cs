@@ -66,17 +66,37 @@ public sealed class ContractTests
     }
 
     [Fact]
-    public void Streaming_verbs_stream_and_build_streams_both_ways()
+    public void Streaming_verbs_stream_and_build_and_exec_stream_both_ways()
     {
         var methods = FleetService.Descriptor.Methods.ToDictionary(m => m.Name);
 
-        foreach (var name in new[] { "WatchEvents", "Logs", "Exec", "Push", "Pull" })
+        foreach (var name in new[] { "WatchEvents", "Logs", "Push", "Pull" })
         {
             Assert.False(methods[name].IsClientStreaming, name);
             Assert.True(methods[name].IsServerStreaming, name);
         }
-        Assert.True(methods["Build"].IsClientStreaming);
-        Assert.True(methods["Build"].IsServerStreaming);
+        // Build sends its context, exec its standard input.
+        foreach (var name in new[] { "Build", "Exec" })
+        {
+            Assert.True(methods[name].IsClientStreaming, name);
+            Assert.True(methods[name].IsServerStreaming, name);
+        }
+    }
+
+    [Fact]
+    public void Exec_input_is_the_request_first_then_standard_input_bytes_as_sent()
+    {
+        var start = new ExecInput { Start = new ExecRequest { Replica = "web-7k2xq", Command = { "cat" }, AttachStdin = true } };
+        var input = new ExecInput { Stdin = Google.Protobuf.ByteString.CopyFrom(0, 255, 10) };
+
+        var startBack = ExecInput.Parser.ParseFrom(start.ToByteArray());
+        var inputBack = ExecInput.Parser.ParseFrom(input.ToByteArray());
+
+        Assert.Equal(ExecInput.InputOneofCase.Start, startBack.InputCase);
+        Assert.True(startBack.Start.AttachStdin);
+        Assert.Equal(["cat"], startBack.Start.Command);
+        Assert.Equal(ExecInput.InputOneofCase.Stdin, inputBack.InputCase);
+        Assert.Equal([0, 255, 10], inputBack.Stdin.ToByteArray());
     }
 
     [Fact]

@@ -76,6 +76,25 @@ public sealed class NodeVerbCommandTests
         Assert.Equal(["sh", "-c", "echo --server x"], parsed.GetValue(ExecCommand.CommandLine)!);
     }
 
+    [Theory]
+    [InlineData("-i")]
+    [InlineData("--stdin")]
+    [InlineData("--interactive")]
+    public void Exec_dash_i_asks_for_standard_input_and_without_it_none_is_passed(string flag)
+    {
+        var root = FleetCli.BuildRoot(TextWriter.Null, TextWriter.Null);
+
+        var with = root.Parse(["exec", flag, "web-7k2xq", "--", "cat", "-i"]);
+        var without = root.Parse(["exec", "web-7k2xq", "--", "cat", flag]);
+
+        Assert.Empty(with.Errors);
+        Assert.True(with.GetValue(ExecCommand.Stdin));
+        Assert.Equal(["cat", "-i"], with.GetValue(ExecCommand.CommandLine)!);
+        Assert.Empty(without.Errors);
+        Assert.False(without.GetValue(ExecCommand.Stdin));
+        Assert.Equal(["cat", flag], without.GetValue(ExecCommand.CommandLine)!);
+    }
+
     [Fact]
     public void Build_of_a_missing_directory_is_exit_1_before_any_call()
     {

@@ -309,6 +309,21 @@ public sealed partial class NodeVerbsTests
         Assert.Equal("oops\n", exec.Stderr);
         var ok = CliResult.Run("exec", "--server", fleetd.Server, id, "--", "true");
         Assert.Equal(ExitCodes.Ok, ok.ExitCode);
+        // Standard input: empty without -i (cat ends at once), fleetctl's own with -i — all of it,
+        // and a command that stops reading early still exits with its own code.
+        var noInput = CliResult.RunWithInput("ignored\n"u8.ToArray(), "exec", "--server", fleetd.Server, id, "--", "cat");
+        Assert.True(noInput.ExitCode == ExitCodes.Ok && noInput.Stdout.Length == 0, noInput.ToString());
+        var upper = CliResult.RunWithInput("hello\nworld\n"u8.ToArray(), "exec", "-i", "--server", fleetd.Server, id, "--", "tr", "a-z", "A-Z");
+        Assert.True(upper.ExitCode == ExitCodes.Ok, upper.ToString());
+        Assert.Equal("HELLO\nWORLD\n", upper.Stdout);
+        var megabyte = new byte[1024 * 1024];
+        Random.Shared.NextBytes(megabyte);
+        var counted = CliResult.RunWithInput(megabyte, "exec", "--stdin", "--server", fleetd.Server, id, "--", "wc", "-c");
+        Assert.True(counted.ExitCode == ExitCodes.Ok, counted.ToString());
+        Assert.Equal("1048576", counted.Stdout.Trim());
+        var early = CliResult.RunWithInput(megabyte, "exec", "-i", "--server", fleetd.Server, id, "--", "sh", "-c", "head -c 3 >/dev/null; echo read; exit 7");
+        Assert.Equal(7, early.ExitCode);
+        Assert.Equal("read\n", early.Stdout);
         var nowhere = CliResult.Run("exec", "--server", fleetd.Server, service + "-zzzzz", "--", "true");
         Assert.Equal(ExitCodes.Failure, nowhere.ExitCode);
         Assert.Contains("has no container on this node", nowhere.Stderr, StringComparison.Ordinal);

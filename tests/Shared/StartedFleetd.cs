@@ -167,11 +167,14 @@ internal abstract class StartedFleetd : IDisposable
 /// <summary>CliResult is one in-process fleetctl run.</summary>
 internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
-    public static CliResult Run(params string[] args)
+    public static CliResult Run(params string[] args) => RunWithInput(null, args);
+
+    /// <summary>RunWithInput is <see cref="Run"/> with <paramref name="input"/> as fleetctl's standard input (what exec -i passes on).</summary>
+    public static CliResult RunWithInput(byte[]? input, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = FleetCli.Run(args, stdout, stderr);
+        var code = FleetCli.Run(args, stdout, stderr, input is null ? null : () => new MemoryStream(input, writable: false));
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 

@@ -1,13 +1,16 @@
 using System.CommandLine;
 using System.Text;
 using Fleet.Api.V1;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace Fleet.Cli.Commands;
 
 /// <summary>
-/// ExecCommand is <c>fleetctl exec REPLICA -- CMD...</c>: run a command inside a running replica
-/// (no terminal, empty stdin), print its output and exit with its exit code.
+/// ExecCommand is <c>fleetctl exec [-i] REPLICA -- CMD...</c>: run a command inside a running
+/// replica (no terminal), print its output and exit with its exit code. With -i fleetctl's
+/// standard input is the command's (until it ends); without it the command reads end of file,
+/// as with docker exec and kubectl exec.
 /// </summary>
 public static class ExecCommand
 {
@@ -19,25 +22,35 @@ public static class ExecCommand
         Arity = ArgumentArity.OneOrMore,
     };
 
+    public static readonly Option<bool> Stdin = new("--stdin", "-i", "--interactive") { Description = "Pass fleetctl's standard input to the command." };
+
     public static readonly Option<string?> Server = ServerConnection.ServerOption();
 
-    public static Command Create(TextWriter stdout, TextWriter stderr)
+    /// <summary>Create makes the verb; <paramref name="stdin"/> opens the input -i passes on.</summary>
+    public static Command Create(Func<Stream> stdin, TextWriter stdout, TextWriter stderr)
     {
+        ArgumentNullException.ThrowIfNull(stdin);
         var command = new Command("exec", "Run a command inside a running replica; exits with the command's exit code.");
         command.Arguments.Add(Replica);
         command.Arguments.Add(CommandLine);
+        command.Options.Add(Stdin);
         command.Options.Add(Server);
         command.SetAction((parsed, cancellationToken) => Execute(
-            parsed.GetValue(Replica)!, parsed.GetValue(CommandLine) ?? [], ServerConnection.Resolve(parsed.GetValue(Server)), stdout, stderr, cancellationToken));
+            parsed.GetValue(Replica)!, parsed.GetValue(CommandLine) ?? [], ServerConnection.Resolve(parsed.GetValue(Server)),
+            parsed.GetValue(Stdin) ? stdin() : null, stdout, stderr, cancellationToken));
         return command;
     }
 
-    public static Task<int> Execute(string replica, IReadOnlyList<string> commandLine, string server, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
+    /// <summary>Execute runs the command; <paramref name="stdin"/> (null: none) is passed on until it ends.</summary>
+    public static Task<int> Execute(string replica, IReadOnlyList<string> commandLine, string server, Stream? stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
         ServerConnection.Call(server, stderr, null, cancellationToken, async (client, options) =>
         {
-            var request = new ExecRequest { Replica = replica };
+            var request = new ExecRequest { Replica = replica, AttachStdin = stdin is not null };
             request.Command.AddRange(commandLine);
-            using var call = client.Exec(request, options);
+            using var call = client.Exec(options);
+            await call.RequestStream.WriteAsync(new ExecInput { Start = request }, options.CancellationToken);
+            // Not awaited: a command may exit before its input ends (a terminal's never does).
+            _ = Send(stdin, call.RequestStream, options.CancellationToken);
             // Output arrives in chunks that may split a UTF-8 character: one decoder per stream.
             var decoders = (Out: Encoding.UTF8.GetDecoder(), Err: Encoding.UTF8.GetDecoder());
             await foreach (var output in call.ResponseStream.ReadAllAsync(options.CancellationToken))
@@ -58,6 +71,28 @@ public static class ExecCommand
             await stderr.WriteLineAsync("error: the exec stream ended without an exit code");
             return ExitCodes.Failure;
         });
+
+    /// <summary>Send streams <paramref name="stdin"/> to the command, then closes the request side.</summary>
+    private static async Task Send(Stream? stdin, IClientStreamWriter<ExecInput> to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (stdin is not null)
+            {
+                var buffer = new byte[16 * 1024];
+                int read;
+                while ((read = await stdin.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
+                }
+            }
+            await to.CompleteAsync();
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The exec ended first: the rest of the input has nowhere to go.
+        }
+    }
 
     private static async Task Write(TextWriter writer, Decoder decoder, byte[] bytes)
     {

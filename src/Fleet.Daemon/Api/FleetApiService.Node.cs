@@ -281,8 +281,13 @@ internal sealed partial class FleetApiService
     /// node the controller places it on, through that node's API, output and exit code passed
     /// through as they come.
     /// </summary>
-    public override async Task Exec(ExecRequest request, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
+    public override async Task Exec(IAsyncStreamReader<ExecInput> requestStream, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
     {
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.InputCase != ExecInput.InputOneofCase.Start)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "an exec starts with its request (ExecInput.start), then any standard input"));
+        }
+        var request = requestStream.Current.Start;
         if (!ReplicaId.TryParse(request.Replica, out var id, out var error))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, error));
@@ -297,29 +302,72 @@ internal sealed partial class FleetApiService
             var owners = PeerNodes.IsForwarded(context) ? [] : await NodesWithReplicasOf(id.ToString(), peers, context);
             if (owners.Count > 0 && peers.Client(owners[0]) is { } client)
             {
-                var owner = owners[0];
-                using var call = client.Exec(request, peers.Forwarded(), cancellationToken: context.CancellationToken);
-                try
-                {
-                    await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
-                    {
-                        await responseStream.WriteAsync(output, context.CancellationToken);
-                    }
-                }
-                catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled and not StatusCode.NotFound and not StatusCode.FailedPrecondition and not StatusCode.InvalidArgument)
-                {
-                    throw new RpcException(new Status(e.StatusCode, $"exec in {id} on node {owner}: {e.Status.Detail}"));
-                }
+                await ForwardExec(request, requestStream, responseStream, client, owners[0], peers, context);
                 return;
             }
             throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal));
         }
-        await foreach (var chunk in node.Exec.RunAsync(id.ToString(), request.Command, context.CancellationToken))
+        var stdin = request.AttachStdin ? StdinOf(requestStream, context.CancellationToken) : null;
+        await foreach (var chunk in node.Exec.RunAsync(id.ToString(), request.Command, stdin, context.CancellationToken))
         {
             var output = chunk.ExitCode is { } code ? new ExecOutput { ExitCode = code }
                 : chunk.IsStderr ? new ExecOutput { Stderr = ByteString.CopyFrom(chunk.Data.Span) }
                 : new ExecOutput { Stdout = ByteString.CopyFrom(chunk.Data.Span) };
             await responseStream.WriteAsync(output, context.CancellationToken);
+        }
+    }
+
+    /// <summary>ForwardExec runs the exec on the node that has the replica: the client's input goes there, its output and exit code come back.</summary>
+    private static async Task ForwardExec(ExecRequest request, IAsyncStreamReader<ExecInput> requestStream, IServerStreamWriter<ExecOutput> responseStream, FleetService.FleetServiceClient client, NodeName owner, PeerNodes peers, ServerCallContext context)
+    {
+        using var call = client.Exec(peers.Forwarded(), cancellationToken: context.CancellationToken);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        try
+        {
+            await call.RequestStream.WriteAsync(new ExecInput { Start = request }, context.CancellationToken);
+            var input = PassInput(requestStream, call.RequestStream, request.AttachStdin, done.Token);
+            await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(output, context.CancellationToken);
+            }
+            await done.CancelAsync();
+            await input;
+        }
+        catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled and not StatusCode.NotFound and not StatusCode.FailedPrecondition and not StatusCode.InvalidArgument)
+        {
+            throw new RpcException(new Status(e.StatusCode, $"exec in {request.Replica} on node {owner}: {e.Status.Detail}"));
+        }
+    }
+
+    /// <summary>PassInput copies the client's standard input to the owner node's call, then closes it there.</summary>
+    private static async Task PassInput(IAsyncStreamReader<ExecInput> from, IClientStreamWriter<ExecInput> to, bool attached, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (attached)
+            {
+                await foreach (var chunk in StdinOf(from, cancellationToken))
+                {
+                    await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(chunk.Span) }, cancellationToken);
+                }
+            }
+            await to.CompleteAsync();
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException or InvalidOperationException)
+        {
+            // The exec ended first (its output is complete) or the call failed: the rest of the input has nowhere to go.
+        }
+    }
+
+    /// <summary>StdinOf is the standard input a client streams after its request, until it closes its side.</summary>
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> StdinOf(IAsyncStreamReader<ExecInput> requestStream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            if (requestStream.Current.InputCase == ExecInput.InputOneofCase.Stdin)
+            {
+                yield return requestStream.Current.Stdin.Memory;
+            }
         }
     }
 

@@ -11,9 +11,9 @@ internal sealed record ExecChunk(bool IsStderr, ReadOnlyMemory<byte> Data, int? 
 /// <summary>
 /// ReplicaExec runs a command inside a running container with the fleetrt command line beside
 /// the assemblies (<c>fleetrt --root RUNTIME exec ID -- CMD…</c>): it joins the container's
-/// namespaces and cgroup, so the command sees what the replica sees. Standard input is empty;
-/// output is passed on as it comes. Cancelling the call kills the fleetrt process (which passes
-/// the signal to the command).
+/// namespaces and cgroup, so the command sees what the replica sees (fleetrt's standard input is
+/// the command's). Standard input is what the caller streams, or empty; output is passed on as it
+/// comes. Cancelling the call kills the fleetrt process (which passes the signal to the command).
 /// </summary>
 internal sealed class ReplicaExec(NodePaths paths)
 {
@@ -42,8 +42,11 @@ internal sealed class ReplicaExec(NodePaths paths)
         }
     }
 
-    /// <summary>RunAsync starts the command and yields its output, then its exit code.</summary>
-    public async IAsyncEnumerable<ExecChunk> RunAsync(string id, IReadOnlyList<string> command, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// RunAsync starts the command and yields its output, then its exit code. The command reads
+    /// <paramref name="stdin"/> until it ends (then end of file), or nothing when it is null.
+    /// </summary>
+    public async IAsyncEnumerable<ExecChunk> RunAsync(string id, IReadOnlyList<string> command, IAsyncEnumerable<ReadOnlyMemory<byte>>? stdin, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var info = new ProcessStartInfo(FleetrtPath)
         {
@@ -57,7 +60,13 @@ internal sealed class ReplicaExec(NodePaths paths)
             info.ArgumentList.Add(arg);
         }
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{FleetrtPath} did not start");
-        process.StandardInput.Close();
+        // Feeding stops when the command exits even if the caller never ends its input.
+        using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var feeding = stdin is null ? Task.CompletedTask : Feed(stdin, process.StandardInput.BaseStream, exited.Token);
+        if (stdin is null)
+        {
+            process.StandardInput.Close();
+        }
         var channel = Channel.CreateUnbounded<ExecChunk>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = Task.WhenAll(
             Pump(process.StandardOutput.BaseStream, isStderr: false, channel.Writer),
@@ -79,7 +88,45 @@ internal sealed class ReplicaExec(NodePaths paths)
             yield return chunk;
         }
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        await exited.CancelAsync().ConfigureAwait(false);
+        await feeding.ConfigureAwait(false);
         yield return new ExecChunk(false, ReadOnlyMemory<byte>.Empty, process.ExitCode);
+    }
+
+    /// <summary>
+    /// Feed writes the caller's input to the command and closes its standard input at the end.
+    /// A command that exits (or closes its input) before reading everything ends the feeding:
+    /// the rest has nowhere to go, as with a shell pipe.
+    /// </summary>
+    private static async Task Feed(IAsyncEnumerable<ReadOnlyMemory<byte>> input, Stream to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var chunk in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                await to.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+                await to.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (IOException)
+        {
+            // EPIPE: the command no longer reads.
+        }
+        catch (OperationCanceledException)
+        {
+            // the call ended; the command is being killed
+        }
+        finally
+        {
+            try
+            {
+                await to.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // closing a pipe whose reader is gone
+            }
+        }
     }
 
     private static async Task Pump(Stream from, bool isStderr, ChannelWriter<ExecChunk> to)

@@ -4,8 +4,8 @@ namespace Fleet.EndToEnd.Tests.Cluster;
 
 /// <summary>
 /// RemoteLogsExecTests: fleetctl talks to one node; `logs` and `exec` of a replica that runs on
-/// another node are passed on to that node's API (history, -f follow, stdout, stderr and the exit
-/// code), and `logs SERVICE` merges the lines of every replica across nodes. Two real fleetd
+/// another node are passed on to that node's API (history, -f follow, stdin, stdout, stderr and
+/// the exit code), and `logs SERVICE` merges the lines of every replica across nodes. Two real fleetd
 /// processes (node1 control-plane + worker, node2 worker), real containers.
 /// </summary>
 public sealed class RemoteLogsExecTests
@@ -57,6 +57,10 @@ public sealed class RemoteLogsExecTests
         Assert.Equal($"out {remote.Id}\n", exec.Stdout);
         Assert.Equal("err\n", exec.Stderr);
         Assert.Contains("has no container", Exec(node1, "chatty-zzzzz", "true").Stderr, StringComparison.Ordinal);
+        // exec -i: node1 passes the standard input on to node2 and closes it there at its end (tr exits).
+        var shout = CliResult.RunWithInput("forwarded\n"u8.ToArray(), ["exec", "-i", "--server", node1.Server, remote.Id, "--", "/bin/sh", "-c", "tr a-z A-Z; hostname; exit 5"]);
+        Assert.True(shout.ExitCode == 5, $"exec -i: {shout}");
+        Assert.Equal($"FORWARDED\n{remote.Id}\n", shout.Stdout);
 
         // logs -f through node1: a line the remote replica writes later arrives while following.
         await using (var follow = Follower.Start("chatty", tail: 2, node1))
