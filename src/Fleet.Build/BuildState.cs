@@ -85,6 +85,9 @@ internal sealed class BuildState
                 Config["ExposedPorts"] = ports.DeepClone();
                 break;
             }
+            case StopSignalInstruction stop:
+                Config["StopSignal"] = stop.Signal;
+                break;
             case CmdInstruction cmd:
                 Config["Cmd"] = Array(cmd.Command);
                 _cmdSetHere = true;

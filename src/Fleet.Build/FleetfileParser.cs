@@ -18,7 +18,7 @@ public static class FleetfileParser
 {
     /// <summary>Keywords lists every instruction the builder understands.</summary>
     public static readonly IReadOnlyList<string> Keywords =
-        ["FROM", "COPY", "ADD", "RUN", "ENV", "WORKDIR", "USER", "EXPOSE", "LABEL", "CMD", "ENTRYPOINT", "ARG"];
+        ["FROM", "COPY", "ADD", "RUN", "ENV", "WORKDIR", "USER", "EXPOSE", "LABEL", "CMD", "ENTRYPOINT", "ARG", "STOPSIGNAL"];
 
     private sealed record LogicalLine(int Line, int Column, string Keyword, string Args, int ArgsColumn, string Text);
 
@@ -163,6 +163,17 @@ public static class FleetfileParser
                         ports.Add($"{n}/{proto}");
                     }
                     parsed = new ExposeInstruction(ports);
+                    break;
+                }
+                case "STOPSIGNAL":
+                {
+                    var signal = Sub(line.Args).Trim();
+                    if (!Fleet.Core.Oci.SignalNames.TryParse(signal, out _, out var signalError) || signal.Length == 0)
+                    {
+                        Error(line.Line, line.ArgsColumn, signal.Length == 0 ? "STOPSIGNAL needs a signal (SIGTERM, TERM or 15)" : $"STOPSIGNAL: {signalError}");
+                        break;
+                    }
+                    parsed = new StopSignalInstruction(signal);
                     break;
                 }
                 case "COPY":

@@ -35,6 +35,9 @@ public sealed record UserInstruction(string User) : Instruction;
 /// <summary>ExposeInstruction lists <c>port/protocol</c> keys (tcp when none is written).</summary>
 public sealed record ExposeInstruction(IReadOnlyList<string> Ports) : Instruction;
 
+/// <summary>StopSignalInstruction names the signal that asks the image's containers to stop (as written: SIGQUIT, QUIT or 3).</summary>
+public sealed record StopSignalInstruction(string Signal) : Instruction;
+
 public sealed record CmdInstruction(IReadOnlyList<string> Command) : Instruction;
 
 public sealed record EntrypointInstruction(IReadOnlyList<string> Command) : Instruction;

@@ -99,6 +99,13 @@ public sealed record ContainerState
             ? signal
             : Oci.Signals.SigTerm;
 
+    /// <summary>StopGracePeriod is the time between the stop signal and SIGKILL its service asked for; null: the node's.</summary>
+    public TimeSpan? StopGracePeriod =>
+        Annotations.TryGetValue(Oci.OciConfigBuilder.StopGracePeriodAnnotation, out var text)
+        && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? TimeSpan.FromMilliseconds(ms)
+            : null;
+
     /// <summary>ParseStatus maps the spec's status words; anything else is <see cref="ContainerStatus.Unknown"/>.</summary>
     public static ContainerStatus ParseStatus(string status) => status switch
     {

@@ -28,6 +28,7 @@ public sealed class FleetfileParserTests : IDisposable
             RUN ["/bin/echo", "exec form"]
             USER 1000:1000
             EXPOSE 80 ${PORT}/udp
+            STOPSIGNAL sigquit
             LABEL version=$VERSION "org.example.name"="my app"
             CMD ["serve"]
             ENTRYPOINT /bin/app --flag
@@ -51,6 +52,7 @@ public sealed class FleetfileParserTests : IDisposable
         Assert.Equal(["/bin/echo", "exec form"], runs[1].Command);
         Assert.Equal("1000:1000", i.OfType<UserInstruction>().Single().User);
         Assert.Equal(["80/tcp", "53/udp"], i.OfType<ExposeInstruction>().Single().Ports);
+        Assert.Equal("sigquit", i.OfType<StopSignalInstruction>().Single().Signal);
         Assert.Equal([new("version", "1.0"), new("org.example.name", "my app")], i.OfType<LabelInstruction>().Single().Labels);
         Assert.Equal(["serve"], i.OfType<CmdInstruction>().Single().Command);
         Assert.Equal(["/bin/sh", "-c", "/bin/app --flag"], i.OfType<EntrypointInstruction>().Single().Command);
@@ -61,6 +63,20 @@ public sealed class FleetfileParserTests : IDisposable
     {
         var file = FleetfileParser.Parse("FROM scratch\nARG V=default\nENV X=$V\n", buildArgs: new Dictionary<string, string> { ["V"] = "over" });
         Assert.Equal([new("X", "over")], file.Instructions.OfType<EnvInstruction>().Single().Variables);
+    }
+
+    [Fact]
+    public void STOPSIGNAL_takes_a_known_signal_and_says_where_it_does_not()
+    {
+        var e = Assert.Throws<FleetfileException>(() => FleetfileParser.Parse("FROM scratch\nSTOPSIGNAL SIGNOPE\nSTOPSIGNAL\nSTOPSIGNAL 99\n", _context));
+
+        Assert.Equal(
+            [
+                "Fleetfile:2:12: error: STOPSIGNAL: invalid signal `SIGNOPE`: expected a name like SIGTERM or a number from 1 to 64",
+                "Fleetfile:3:11: error: STOPSIGNAL needs at least one argument",
+                "Fleetfile:4:12: error: STOPSIGNAL: invalid signal `99`: expected a name like SIGTERM or a number from 1 to 64",
+            ],
+            e.Errors.Select(x => x.ToString()));
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class ImageBuilderTests : IDisposable
         RUN echo built > /srv/built.txt && rm -f /bin/vi
         USER 1000:1000
         EXPOSE 8080
+        STOPSIGNAL SIGQUIT
         LABEL org.example.name=demo
         ENTRYPOINT ["/bin/sh", "-c"]
         CMD ["echo hi"]
@@ -69,10 +70,11 @@ public sealed class ImageBuilderTests : IDisposable
         Assert.Equal("1000:1000", c.GetProperty("User").GetString());
         Assert.True(c.GetProperty("ExposedPorts").TryGetProperty("8080/tcp", out _));
         Assert.Equal("demo", c.GetProperty("Labels").GetProperty("org.example.name").GetString());
+        Assert.Equal("SIGQUIT", c.GetProperty("StopSignal").GetString());
         Assert.Equal(["/bin/sh", "-c"], c.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["echo hi"], c.GetProperty("Cmd").EnumerateArray().Select(e => e.GetString()));
         var history = config.RootElement.GetProperty("history").EnumerateArray().ToList();
-        Assert.Equal(10, history.Count);
+        Assert.Equal(11, history.Count);
         Assert.Equal(3, history.Count(h => !h.TryGetProperty("empty_layer", out _)));
 
         // diff_ids are the sha256 of each uncompressed layer.

@@ -37,5 +37,7 @@ internal static class Specs
         update: { maxSurge: 2, maxUnavailable: 1, autoRollback: true }
         autoscale: { min: 0, max: 5, cpu: 60%, memory: 70%, rps: 100, metric: { port: 9090, path: /metrics, name: queue_depth, target: 10 }, idleAfter: 10m, scaleDownDelay: 1m, wakeTimeout: 45s }
         stateful: true
+        stopSignal: SIGINT
+        stopGracePeriod: 1m30s
         """);
 }

@@ -45,6 +45,16 @@ public sealed class RuntimeJsonParsingTests
         Assert.Equal(expected, NativeContainerRuntime.ParseState(json, "state", "a").StopSignal);
     }
 
+    [Theory]
+    [InlineData("""{"id":"a","status":"running","annotations":{"org.fleet.stop-grace-period-ms":"1500"}}""", 1500)]
+    [InlineData("""{"id":"a","status":"running","annotations":{"org.fleet.stop-grace-period-ms":"0"}}""", 0)]
+    [InlineData("""{"id":"a","status":"running","annotations":{"org.fleet.stop-grace-period-ms":"-5"}}""", null)]
+    [InlineData("""{"id":"a","status":"running"}""", null)]
+    public void Stop_grace_period_comes_from_the_annotation_or_is_left_to_the_node(string json, int? expectedMs)
+    {
+        Assert.Equal(expectedMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, NativeContainerRuntime.ParseState(json, "state", "a").StopGracePeriod);
+    }
+
     [Fact]
     public void State_without_annotations_or_pid_is_read()
     {

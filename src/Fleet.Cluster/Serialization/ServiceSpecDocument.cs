@@ -29,6 +29,11 @@ public sealed record ServiceSpecDocument
     public AutoscaleDocument? Autoscale { get; init; }
     public bool Stateful { get; init; }
 
+    /// <summary>StopSignal and StopGracePeriodMs are absent (null) when the spec leaves them to the image and the node.</summary>
+    public string? StopSignal { get; init; }
+
+    public long? StopGracePeriodMs { get; init; }
+
     public sealed record PortDocument(int Container, int? Published, string Protocol);
 
     public sealed record HealthDocument(string Kind, string? Path, int? Port, IReadOnlyList<string>? Command, long IntervalMs, long TimeoutMs, int Retries, long StartPeriodMs);
@@ -97,6 +102,8 @@ public sealed record ServiceSpecDocument
                 }
                 : null,
             Stateful = spec.Stateful,
+            StopSignal = spec.StopSignal,
+            StopGracePeriodMs = spec.StopGracePeriod is { } grace ? Ms(grace) : null,
         };
     }
 
@@ -155,6 +162,8 @@ public sealed record ServiceSpecDocument
             }
             : null,
         Stateful = Stateful,
+        StopSignal = StopSignal,
+        StopGracePeriod = StopGracePeriodMs is { } grace ? TimeSpan.FromMilliseconds(grace) : null,
     };
 
     private static HealthDocument FromHealth(HealthCheck h) => h.Probe switch

@@ -45,6 +45,18 @@ public sealed record ServiceSpec
 
     /// <summary>Stateful replicas never run twice and keep their writable layer and volumes when they move.</summary>
     public bool Stateful { get; init; }
+
+    /// <summary>
+    /// StopSignal asks a replica to stop (<c>SIGINT</c>, <c>QUIT</c>, <c>3</c>; compose's stop_signal,
+    /// Nomad's kill_signal); null: the image's STOPSIGNAL, else SIGTERM.
+    /// </summary>
+    public string? StopSignal { get; init; }
+
+    /// <summary>
+    /// StopGracePeriod is how long a replica has after its stop signal before SIGKILL (compose's
+    /// stop_grace_period, Kubernetes' terminationGracePeriodSeconds); null: the node's (10 s).
+    /// </summary>
+    public TimeSpan? StopGracePeriod { get; init; }
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Fleet.Core.Ids;
+using Fleet.Core.Oci;
 using Fleet.Core.Quantities;
 using Fleet.Core.Yaml;
 
@@ -22,7 +23,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
     public static IReadOnlyCollection<string> Keys => TopKeys;
 
     private static readonly string[] TopKeys =
-        ["kind", "name", "image", "replicas", "command", "env", "resources", "ports", "health", "restart", "volumes", "placement", "update", "autoscale", "stateful"];
+        ["kind", "name", "image", "replicas", "command", "env", "resources", "ports", "health", "restart", "volumes", "placement", "update", "autoscale", "stateful", "stopSignal", "stopGracePeriod"];
 
     private static readonly Dictionary<string, RestartPolicy> RestartWords = new(StringComparer.Ordinal)
     {
@@ -68,6 +69,8 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         var update = OptionalRef(top, "update", ReadUpdate);
         var autoscale = OptionalRef(top, "autoscale", ReadAutoscale);
         var stateful = Optional(top, "stateful", n => reader.Bool(n, "stateful"));
+        var stopSignal = OptionalRef(top, "stopSignal", ReadStopSignal);
+        var stopGracePeriod = Optional(top, "stopGracePeriod", n => reader.Parsed<TimeSpan>(n, "stopGracePeriod", DurationText.TryParse));
 
         if (autoscale is not null && replicas is { } count && (count < autoscale.Min || count > autoscale.Max))
         {
@@ -94,7 +97,24 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
             Update = update ?? new UpdatePolicy(),
             Autoscale = autoscale,
             Stateful = stateful ?? false,
+            StopSignal = stopSignal,
+            StopGracePeriod = stopGracePeriod,
         };
+    }
+
+    private string? ReadStopSignal(YNode node)
+    {
+        var text = reader.String(node, "stopSignal");
+        if (text is null)
+        {
+            return null;
+        }
+        if (!SignalNames.TryParse(text, out _, out var error) || text.Trim().Length == 0)
+        {
+            Fail(node, $"stopSignal: {(error.Length > 0 ? error : "must not be empty (leave it out for the image's STOPSIGNAL or SIGTERM)")}");
+            return null;
+        }
+        return text.Trim();
     }
 
     private IReadOnlyList<string>? ReadCommand(YNode node)

@@ -27,7 +27,9 @@ public static class ServiceSpecEquality
                && a.Placement.Constraints.SequenceEqual(b.Placement.Constraints)
                && a.Update == b.Update
                && a.Autoscale == b.Autoscale
-               && a.Stateful == b.Stateful;
+               && a.Stateful == b.Stateful
+               && string.Equals(a.StopSignal, b.StopSignal, StringComparison.Ordinal)
+               && a.StopGracePeriod == b.StopGracePeriod;
     }
 
     private static bool SameMap(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>

@@ -51,7 +51,7 @@ public sealed partial class ContainerReplicaDriver
         _observer?.Removed(id);
     }
 
-    // Stop signal, grace period, SIGKILL, delete. Waiting polls the state (no process to wait on: the shim is the parent).
+    // Stop signal, grace period (the service's, else the node's), SIGKILL, delete. Waiting polls the state (no process to wait on: the shim is the parent).
     private async Task StopContainerAsync(string id)
     {
         var state = TryState(id);
@@ -70,7 +70,7 @@ public sealed partial class ContainerReplicaDriver
                 TryRuntime(() => _runtime.Resume(id));
             }
             TryRuntime(() => _runtime.Kill(id, state.Status == ContainerStatus.Created ? SigKill : state.StopSignal));
-            if (!await WaitStoppedAsync(id, _options.StopGracePeriod).ConfigureAwait(false))
+            if (!await WaitStoppedAsync(id, state.StopGracePeriod ?? _options.StopGracePeriod).ConfigureAwait(false))
             {
                 TryRuntime(() => _runtime.Kill(id, SigKill));
                 await WaitStoppedAsync(id, TimeSpan.FromSeconds(10)).ConfigureAwait(false);

@@ -26,8 +26,11 @@ public static class OciConfigBuilder
     /// <summary>ImageAnnotation names the image reference a container runs.</summary>
     public const string ImageAnnotation = "org.fleet.image";
 
-    /// <summary>StopSignalAnnotation is the signal number that asks this container to stop.</summary>
+    /// <summary>StopSignalAnnotation is the signal number that asks this container to stop (the service's, else the image's).</summary>
     public const string StopSignalAnnotation = "org.fleet.stop-signal";
+
+    /// <summary>StopGracePeriodAnnotation is the service's time between the stop signal and SIGKILL, in milliseconds (absent: the node's).</summary>
+    public const string StopGracePeriodAnnotation = "org.fleet.stop-grace-period-ms";
 
     /// <summary>CpuPeriod is the CFS period, in microseconds (Docker's and the kernel's default).</summary>
     public const ulong CpuPeriod = 100_000;
@@ -241,8 +244,12 @@ public static class OciConfigBuilder
         {
             [ServiceAnnotation] = service.Name.ToString(),
             [ImageAnnotation] = service.Image.ToString(),
-            [StopSignalAnnotation] = Signals.Parse(image.StopSignal).ToString(CultureInfo.InvariantCulture),
+            [StopSignalAnnotation] = Signals.Parse(service.StopSignal ?? image.StopSignal).ToString(CultureInfo.InvariantCulture),
         };
+        if (service.StopGracePeriod is { } grace)
+        {
+            annotations[StopGracePeriodAnnotation] = ((long)grace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
         if (facts.LayerDirs.Count > 0)
         {
             if (facts.UpperDir is null || facts.WorkDir is null)

@@ -23,6 +23,10 @@ public sealed class ServiceSpecErrorTests
     [InlineData("resources: 64Mi\n", 4, 12, "resources: expected a mapping (key: value), got `64Mi`")]
     [InlineData("stateful: maybe\n", 4, 11, "stateful: expected true or false, got `maybe`")]
     [InlineData("stateful: \"true\"\n", 4, 11, "stateful: expected true or false")]
+    [InlineData("stopSignal: SIGFOO\n", 4, 13, "stopSignal: invalid signal `SIGFOO`: expected a name like SIGTERM or a number from 1 to 64")]
+    [InlineData("stopSignal: 65\n", 4, 13, "stopSignal: invalid signal `65`")]
+    [InlineData("stopSignal: \"\"\n", 4, 13, "stopSignal: must not be empty")]
+    [InlineData("stopGracePeriod: soon\n", 4, 18, "stopGracePeriod: invalid duration `soon`")]
     [InlineData("ports: { container: 80 }\n", 4, 8, "ports: expected a list, got a mapping")]
     [InlineData("ports: [80]\n", 4, 9, "ports[0]: expected a mapping (key: value), got `80`")]
     // negative and out-of-range numbers

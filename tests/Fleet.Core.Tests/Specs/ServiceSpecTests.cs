@@ -34,6 +34,8 @@ public sealed class ServiceSpecTests
         update: { maxSurge: 2, maxUnavailable: 1, autoRollback: true }
         autoscale: { min: 1, max: 20, cpu: 60%, memory: 75%, rps: 100, scaleDownDelay: 1m, metric: { port: 9100, path: /stats, name: queue_depth, target: 30 } }
         stateful: false
+        stopSignal: SIGQUIT
+        stopGracePeriod: 45s
         """;
 
     [Fact]
@@ -79,6 +81,8 @@ public sealed class ServiceSpecTests
         Assert.Equal(new CustomMetricTarget(9100, "/stats", "queue_depth", 30), autoscale.Metric);
         Assert.Null(autoscale.IdleAfter);
         Assert.False(spec.Stateful);
+        Assert.Equal("SIGQUIT", spec.StopSignal);
+        Assert.Equal(TimeSpan.FromSeconds(45), spec.StopGracePeriod);
     }
 
     [Fact]
@@ -102,6 +106,8 @@ public sealed class ServiceSpecTests
         Assert.Equal(new UpdatePolicy { MaxSurge = 1, MaxUnavailable = 0, AutoRollback = false }, spec.Update);
         Assert.Null(spec.Autoscale);
         Assert.False(spec.Stateful);
+        Assert.Null(spec.StopSignal);
+        Assert.Null(spec.StopGracePeriod);
     }
 
     [Fact]

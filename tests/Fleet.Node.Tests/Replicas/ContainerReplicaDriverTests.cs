@@ -173,6 +173,40 @@ public sealed class ContainerReplicaDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task Stop_sends_the_services_stop_signal_and_kills_after_the_services_grace_period()
+    {
+        // The node's own grace period is five minutes here: a stop that finishes sooner used the service's settings.
+        _node.Options = _node.Options with { StopGracePeriod = TimeSpan.FromMinutes(5) };
+        var driver = _node.Driver();
+        var data = Fleet.Core.Ids.VolumeName.TryParse("signals", out var v, out _) ? v : default;
+
+        // sh as pid 1 ignores SIGTERM; it traps SIGUSR1, the service's stop signal, and leaves a note.
+        var polite = NodeSandbox.Id("polite");
+        var politeSpec = _node.Service("polite", "trap 'echo got-usr1 > /data/note; exit 0' USR1; echo up > /data/note; while true; do sleep 0.1; done") with
+        {
+            StopSignal = "SIGUSR1",
+            Volumes = [new VolumeMount(data, "/data")],
+        };
+        await driver.StartAsync(NodeSandbox.Start(polite, politeSpec), CancellationToken.None);
+        WaitRunningPid(polite);
+        WaitForText(Path.Combine(_node.Paths.Volume(v), "note"), "up");
+        var clock = Stopwatch.StartNew();
+        await driver.StopAsync(polite, CancellationToken.None);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(60));
+        Assert.Equal("got-usr1\n", File.ReadAllText(Path.Combine(_node.Paths.Volume(v), "note")));
+
+        // Ignoring its stop signal, a replica is killed once the service's 300 ms are up.
+        var stubborn = NodeSandbox.Id("stubborn");
+        await driver.StartAsync(NodeSandbox.Start(stubborn, _node.Service("stubborn", "trap '' TERM USR1; exec sleep 1000") with { StopGracePeriod = TimeSpan.FromMilliseconds(300) }), CancellationToken.None);
+        var pid = WaitRunningPid(stubborn);
+        clock.Restart();
+        await driver.StopAsync(stubborn, CancellationToken.None);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(60));
+        Assert.False(NodeSandbox.ProcessAlive(pid));
+        Assert.Empty(_node.Runtime.List());
+    }
+
+    [Fact]
     public async Task Volume_data_survives_the_replacement_of_a_replica()
     {
         var driver = _node.Driver();

@@ -390,6 +390,17 @@ public sealed class OciConfigBuilderTests
         Assert.Equal(expected, json["annotations"]!["org.fleet.stop-signal"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void A_services_stop_signal_wins_over_the_images_and_its_grace_period_is_annotated_in_ms()
+    {
+        var json = Json(Image() with { StopSignal = "SIGQUIT" }, Service() with { StopSignal = "SIGUSR1", StopGracePeriod = TimeSpan.FromSeconds(1.5) }, Facts());
+        var plain = Json(Image() with { StopSignal = "SIGQUIT" }, Service(), Facts());
+
+        Assert.Equal(("10", "1500"), (json["annotations"]!["org.fleet.stop-signal"]!.GetValue<string>(), json["annotations"]!["org.fleet.stop-grace-period-ms"]!.GetValue<string>()));
+        Assert.Equal("3", plain["annotations"]!["org.fleet.stop-signal"]!.GetValue<string>());
+        Assert.Null(plain["annotations"]!["org.fleet.stop-grace-period-ms"]);
+    }
+
     [Theory]
     [InlineData("SIGBOGUS")]
     [InlineData("99")]
