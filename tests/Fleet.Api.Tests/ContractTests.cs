@@ -13,7 +13,7 @@ public sealed class ContractTests
 
         Assert.Equal(
             ["Apply", "GetServices", "GetReplicas", "GetNodes", "DescribeService", "Scale", "DeleteService", "GetEvents",
-             "WatchEvents", "Logs", "Exec", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
+             "WatchEvents", "Logs", "Exec", "ExecWithStdin", "Build", "Push", "Pull", "ListImages", "RemoveImage", "ListVolumes", "RemoveVolume",
              "Cordon", "Uncordon", "Drain",
              "Rebalance", "GetRebalance",
              "RolloutStatus", "RolloutHistory", "RolloutUndo",
@@ -66,17 +66,19 @@ public sealed class ContractTests
     }
 
     [Fact]
-    public void Streaming_verbs_stream_and_build_and_exec_stream_both_ways()
+    public void Streaming_verbs_stream_and_build_and_exec_with_stdin_stream_both_ways()
     {
         var methods = FleetService.Descriptor.Methods.ToDictionary(m => m.Name);
 
-        foreach (var name in new[] { "WatchEvents", "Logs", "Push", "Pull" })
+        // Exec keeps its shape for older clients; exec -i has its own method.
+        foreach (var name in new[] { "WatchEvents", "Logs", "Exec", "Push", "Pull" })
         {
             Assert.False(methods[name].IsClientStreaming, name);
             Assert.True(methods[name].IsServerStreaming, name);
         }
-        // Build sends its context, exec its standard input.
-        foreach (var name in new[] { "Build", "Exec" })
+        Assert.Equal("ExecRequest", methods["Exec"].InputType.Name);
+        // Build sends its context, exec -i its standard input.
+        foreach (var name in new[] { "Build", "ExecWithStdin" })
         {
             Assert.True(methods[name].IsClientStreaming, name);
             Assert.True(methods[name].IsServerStreaming, name);
@@ -86,14 +88,14 @@ public sealed class ContractTests
     [Fact]
     public void Exec_input_is_the_request_first_then_standard_input_bytes_as_sent()
     {
-        var start = new ExecInput { Start = new ExecRequest { Replica = "web-7k2xq", Command = { "cat" }, AttachStdin = true } };
+        var start = new ExecInput { Start = new ExecRequest { Replica = "web-7k2xq", Command = { "cat" } } };
         var input = new ExecInput { Stdin = Google.Protobuf.ByteString.CopyFrom(0, 255, 10) };
 
         var startBack = ExecInput.Parser.ParseFrom(start.ToByteArray());
         var inputBack = ExecInput.Parser.ParseFrom(input.ToByteArray());
 
         Assert.Equal(ExecInput.InputOneofCase.Start, startBack.InputCase);
-        Assert.True(startBack.Start.AttachStdin);
+        Assert.Equal("web-7k2xq", startBack.Start.Replica);
         Assert.Equal(["cat"], startBack.Start.Command);
         Assert.Equal(ExecInput.InputOneofCase.Stdin, inputBack.InputCase);
         Assert.Equal([0, 255, 10], inputBack.Stdin.ToByteArray());

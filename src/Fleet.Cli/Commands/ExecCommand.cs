@@ -45,32 +45,51 @@ public static class ExecCommand
     public static Task<int> Execute(string replica, IReadOnlyList<string> commandLine, string server, Stream? stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
         ServerConnection.Call(server, stderr, null, cancellationToken, async (client, options) =>
         {
-            var request = new ExecRequest { Replica = replica, AttachStdin = stdin is not null };
+            var request = new ExecRequest { Replica = replica };
             request.Command.AddRange(commandLine);
-            using var call = client.Exec(options);
-            await call.RequestStream.WriteAsync(new ExecInput { Start = request }, options.CancellationToken);
-            // Not awaited: a command may exit before its input ends (a terminal's never does).
-            _ = Send(stdin, call.RequestStream, options.CancellationToken);
-            // Output arrives in chunks that may split a UTF-8 character: one decoder per stream.
-            var decoders = (Out: Encoding.UTF8.GetDecoder(), Err: Encoding.UTF8.GetDecoder());
-            await foreach (var output in call.ResponseStream.ReadAllAsync(options.CancellationToken))
+            if (stdin is null)
             {
-                switch (output.OutputCase)
-                {
-                    case ExecOutput.OutputOneofCase.Stdout:
-                        await Write(stdout, decoders.Out, output.Stdout.Span.ToArray());
-                        break;
-                    case ExecOutput.OutputOneofCase.Stderr:
-                        await Write(stderr, decoders.Err, output.Stderr.Span.ToArray());
-                        break;
-                    case ExecOutput.OutputOneofCase.ExitCode:
-                        await stdout.FlushAsync(options.CancellationToken);
-                        return output.ExitCode;
-                }
+                using var call = client.Exec(request, options);
+                return await Print(call.ResponseStream, stdout, stderr, options.CancellationToken);
             }
-            await stderr.WriteLineAsync("error: the exec stream ended without an exit code");
-            return ExitCodes.Failure;
+            using var duplex = client.ExecWithStdin(options);
+            try
+            {
+                await duplex.RequestStream.WriteAsync(new ExecInput { Start = request }, options.CancellationToken);
+                // Not awaited: a command may exit before its input ends (a terminal's never does).
+                _ = Send(stdin, duplex.RequestStream, options.CancellationToken);
+                return await Print(duplex.ResponseStream, stdout, stderr, options.CancellationToken);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+            {
+                await stderr.WriteLineAsync($"error: the fleetd at {server} is older than exec -i (it cannot pass standard input); run without -i");
+                return ExitCodes.Failure;
+            }
         });
+
+    /// <summary>Print writes the command's output as it comes and returns its exit code.</summary>
+    private static async Task<int> Print(IAsyncStreamReader<ExecOutput> outputs, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        // Output arrives in chunks that may split a UTF-8 character: one decoder per stream.
+        var decoders = (Out: Encoding.UTF8.GetDecoder(), Err: Encoding.UTF8.GetDecoder());
+        await foreach (var output in outputs.ReadAllAsync(cancellationToken))
+        {
+            switch (output.OutputCase)
+            {
+                case ExecOutput.OutputOneofCase.Stdout:
+                    await Write(stdout, decoders.Out, output.Stdout.Span.ToArray());
+                    break;
+                case ExecOutput.OutputOneofCase.Stderr:
+                    await Write(stderr, decoders.Err, output.Stderr.Span.ToArray());
+                    break;
+                case ExecOutput.OutputOneofCase.ExitCode:
+                    await stdout.FlushAsync(cancellationToken);
+                    return output.ExitCode;
+            }
+        }
+        await stderr.WriteLineAsync("error: the exec stream ended without an exit code");
+        return ExitCodes.Failure;
+    }
 
     /// <summary>Send streams <paramref name="stdin"/> to the command, then closes the request side.</summary>
     private static async Task Send(Stream? stdin, IClientStreamWriter<ExecInput> to, CancellationToken cancellationToken)

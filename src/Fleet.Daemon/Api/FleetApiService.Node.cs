@@ -281,13 +281,22 @@ internal sealed partial class FleetApiService
     /// node the controller places it on, through that node's API, output and exit code passed
     /// through as they come.
     /// </summary>
-    public override async Task Exec(IAsyncStreamReader<ExecInput> requestStream, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
+    public override Task Exec(ExecRequest request, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context) =>
+        RunExec(request, null, responseStream, context);
+
+    /// <summary>ExecWithStdin is <see cref="Exec"/> whose command reads what the client streams after its request.</summary>
+    public override async Task ExecWithStdin(IAsyncStreamReader<ExecInput> requestStream, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
     {
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.InputCase != ExecInput.InputOneofCase.Start)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "an exec starts with its request (ExecInput.start), then any standard input"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "an exec with standard input starts with its request (ExecInput.start), then the input"));
         }
-        var request = requestStream.Current.Start;
+        await RunExec(requestStream.Current.Start, requestStream, responseStream, context);
+    }
+
+    /// <summary>RunExec runs the command here, or on the node that has the replica; <paramref name="input"/> (null: none) is its standard input.</summary>
+    private async Task RunExec(ExecRequest request, IAsyncStreamReader<ExecInput>? input, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
+    {
         if (!ReplicaId.TryParse(request.Replica, out var id, out var error))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, error));
@@ -302,12 +311,21 @@ internal sealed partial class FleetApiService
             var owners = PeerNodes.IsForwarded(context) ? [] : await NodesWithReplicasOf(id.ToString(), peers, context);
             if (owners.Count > 0 && peers.Client(owners[0]) is { } client)
             {
-                await ForwardExec(request, requestStream, responseStream, client, owners[0], peers, context);
+                try
+                {
+                    await (input is null
+                        ? Pass(client.Exec(request, peers.Forwarded(), cancellationToken: context.CancellationToken), responseStream, context)
+                        : ForwardWithInput(request, input, responseStream, client.ExecWithStdin(peers.Forwarded(), cancellationToken: context.CancellationToken), context));
+                }
+                catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled and not StatusCode.NotFound and not StatusCode.FailedPrecondition and not StatusCode.InvalidArgument)
+                {
+                    throw new RpcException(new Status(e.StatusCode, $"exec in {id} on node {owners[0]}: {e.Status.Detail}"));
+                }
                 return;
             }
             throw new RpcException(new Status(StatusCode.FailedPrecondition, refusal));
         }
-        var stdin = request.AttachStdin ? StdinOf(requestStream, context.CancellationToken) : null;
+        var stdin = input is null ? null : StdinOf(input, context.CancellationToken);
         await foreach (var chunk in node.Exec.RunAsync(id.ToString(), request.Command, stdin, context.CancellationToken))
         {
             var output = chunk.ExitCode is { } code ? new ExecOutput { ExitCode = code }
@@ -317,39 +335,43 @@ internal sealed partial class FleetApiService
         }
     }
 
-    /// <summary>ForwardExec runs the exec on the node that has the replica: the client's input goes there, its output and exit code come back.</summary>
-    private static async Task ForwardExec(ExecRequest request, IAsyncStreamReader<ExecInput> requestStream, IServerStreamWriter<ExecOutput> responseStream, FleetService.FleetServiceClient client, NodeName owner, PeerNodes peers, ServerCallContext context)
+    /// <summary>Pass copies the owner node's output and exit code to the caller as they come.</summary>
+    private static async Task Pass(AsyncServerStreamingCall<ExecOutput> call, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
     {
-        using var call = client.Exec(peers.Forwarded(), cancellationToken: context.CancellationToken);
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        try
+        using (call)
         {
+            await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(output, context.CancellationToken);
+            }
+        }
+    }
+
+    /// <summary>ForwardWithInput runs the exec on the owner node: the client's input goes there, its output and exit code come back.</summary>
+    private static async Task ForwardWithInput(ExecRequest request, IAsyncStreamReader<ExecInput> input, IServerStreamWriter<ExecOutput> responseStream, AsyncDuplexStreamingCall<ExecInput, ExecOutput> call, ServerCallContext context)
+    {
+        using (call)
+        {
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             await call.RequestStream.WriteAsync(new ExecInput { Start = request }, context.CancellationToken);
-            var input = PassInput(requestStream, call.RequestStream, request.AttachStdin, done.Token);
+            var passing = PassInput(input, call.RequestStream, done.Token);
             await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
             {
                 await responseStream.WriteAsync(output, context.CancellationToken);
             }
             await done.CancelAsync();
-            await input;
-        }
-        catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled and not StatusCode.NotFound and not StatusCode.FailedPrecondition and not StatusCode.InvalidArgument)
-        {
-            throw new RpcException(new Status(e.StatusCode, $"exec in {request.Replica} on node {owner}: {e.Status.Detail}"));
+            await passing;
         }
     }
 
     /// <summary>PassInput copies the client's standard input to the owner node's call, then closes it there.</summary>
-    private static async Task PassInput(IAsyncStreamReader<ExecInput> from, IClientStreamWriter<ExecInput> to, bool attached, CancellationToken cancellationToken)
+    private static async Task PassInput(IAsyncStreamReader<ExecInput> from, IClientStreamWriter<ExecInput> to, CancellationToken cancellationToken)
     {
         try
         {
-            if (attached)
+            await foreach (var chunk in StdinOf(from, cancellationToken))
             {
-                await foreach (var chunk in StdinOf(from, cancellationToken))
-                {
-                    await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(chunk.Span) }, cancellationToken);
-                }
+                await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(chunk.Span) }, cancellationToken);
             }
             await to.CompleteAsync();
         }
