@@ -39,5 +39,6 @@ internal static class Specs
         stateful: true
         stopSignal: SIGINT
         stopGracePeriod: 1m30s
+        init: true
         """);
 }

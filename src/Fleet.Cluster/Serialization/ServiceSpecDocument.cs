@@ -34,6 +34,9 @@ public sealed record ServiceSpecDocument
 
     public long? StopGracePeriodMs { get; init; }
 
+    /// <summary>Init is absent (false) from documents written before it existed.</summary>
+    public bool Init { get; init; }
+
     public sealed record PortDocument(int Container, int? Published, string Protocol);
 
     public sealed record HealthDocument(string Kind, string? Path, int? Port, IReadOnlyList<string>? Command, long IntervalMs, long TimeoutMs, int Retries, long StartPeriodMs);
@@ -104,6 +107,7 @@ public sealed record ServiceSpecDocument
             Stateful = spec.Stateful,
             StopSignal = spec.StopSignal,
             StopGracePeriodMs = spec.StopGracePeriod is { } grace ? Ms(grace) : null,
+            Init = spec.Init,
         };
     }
 
@@ -164,6 +168,7 @@ public sealed record ServiceSpecDocument
         Stateful = Stateful,
         StopSignal = StopSignal,
         StopGracePeriod = StopGracePeriodMs is { } grace ? TimeSpan.FromMilliseconds(grace) : null,
+        Init = Init,
     };
 
     private static HealthDocument FromHealth(HealthCheck h) => h.Probe switch

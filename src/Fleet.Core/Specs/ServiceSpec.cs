@@ -57,6 +57,13 @@ public sealed record ServiceSpec
     /// stop_grace_period, Kubernetes' terminationGracePeriodSeconds); null: the node's (10 s).
     /// </summary>
     public TimeSpan? StopGracePeriod { get; init; }
+
+    /// <summary>
+    /// Init runs a small init as the replica's pid 1 (Docker's --init, compose's init: true): it
+    /// passes signals on to the process and reaps orphans, so a process that has no handler for
+    /// its stop signal (as pid 1 it would ignore it) still stops when asked.
+    /// </summary>
+    public bool Init { get; init; }
 }
 
 /// <summary>

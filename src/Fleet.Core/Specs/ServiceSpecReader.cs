@@ -23,7 +23,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
     public static IReadOnlyCollection<string> Keys => TopKeys;
 
     private static readonly string[] TopKeys =
-        ["kind", "name", "image", "replicas", "command", "env", "resources", "ports", "health", "restart", "volumes", "placement", "update", "autoscale", "stateful", "stopSignal", "stopGracePeriod"];
+        ["kind", "name", "image", "replicas", "command", "env", "resources", "ports", "health", "restart", "volumes", "placement", "update", "autoscale", "stateful", "stopSignal", "stopGracePeriod", "init"];
 
     private static readonly Dictionary<string, RestartPolicy> RestartWords = new(StringComparer.Ordinal)
     {
@@ -71,6 +71,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         var stateful = Optional(top, "stateful", n => reader.Bool(n, "stateful"));
         var stopSignal = OptionalRef(top, "stopSignal", ReadStopSignal);
         var stopGracePeriod = Optional(top, "stopGracePeriod", n => reader.Parsed<TimeSpan>(n, "stopGracePeriod", DurationText.TryParse));
+        var init = Optional(top, "init", n => reader.Bool(n, "init"));
 
         if (autoscale is not null && replicas is { } count && (count < autoscale.Min || count > autoscale.Max))
         {
@@ -99,6 +100,7 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
             Stateful = stateful ?? false,
             StopSignal = stopSignal,
             StopGracePeriod = stopGracePeriod,
+            Init = init ?? false,
         };
     }
 

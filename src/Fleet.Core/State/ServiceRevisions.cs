@@ -170,6 +170,7 @@ public static class ServiceRevisions
         AddIf(changes, Differs(before, before with { Placement = after.Placement }), "placement");
         AddIf(changes, Differs(before, before with { Stateful = after.Stateful }), "stateful");
         AddIf(changes, Differs(before, before with { StopSignal = after.StopSignal, StopGracePeriod = after.StopGracePeriod }), "stop signal or grace period");
+        AddIf(changes, Differs(before, before with { Init = after.Init }), "init");
         AddIf(changes, Differs(before, before with { Update = after.Update }), "update policy");
         AddIf(changes, Differs(before, before with { Autoscale = after.Autoscale }), "autoscale policy");
         return changes.Count == 0 ? "no change to the template" : string.Join("; ", changes);

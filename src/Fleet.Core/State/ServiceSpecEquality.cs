@@ -29,7 +29,8 @@ public static class ServiceSpecEquality
                && a.Autoscale == b.Autoscale
                && a.Stateful == b.Stateful
                && string.Equals(a.StopSignal, b.StopSignal, StringComparison.Ordinal)
-               && a.StopGracePeriod == b.StopGracePeriod;
+               && a.StopGracePeriod == b.StopGracePeriod
+               && a.Init == b.Init;
     }
 
     private static bool SameMap(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>

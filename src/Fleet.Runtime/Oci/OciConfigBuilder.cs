@@ -32,6 +32,9 @@ public static class OciConfigBuilder
     /// <summary>StopGracePeriodAnnotation is the service's time between the stop signal and SIGKILL, in milliseconds (absent: the node's).</summary>
     public const string StopGracePeriodAnnotation = "org.fleet.stop-grace-period-ms";
 
+    /// <summary>InitAnnotation ("true") makes fleetrt's init the container's pid 1 (the service's <c>init: true</c>).</summary>
+    public const string InitAnnotation = "org.fleet.init";
+
     /// <summary>CpuPeriod is the CFS period, in microseconds (Docker's and the kernel's default).</summary>
     public const ulong CpuPeriod = 100_000;
 
@@ -246,6 +249,10 @@ public static class OciConfigBuilder
             [ImageAnnotation] = service.Image.ToString(),
             [StopSignalAnnotation] = Signals.Parse(service.StopSignal ?? image.StopSignal).ToString(CultureInfo.InvariantCulture),
         };
+        if (service.Init)
+        {
+            annotations[InitAnnotation] = "true";
+        }
         if (service.StopGracePeriod is { } grace)
         {
             annotations[StopGracePeriodAnnotation] = ((long)grace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);

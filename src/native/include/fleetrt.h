@@ -48,6 +48,9 @@ extern "C" {
 #define FLEETRT_ANNOTATION_NET_BRIDGE "org.fleet.net.bridge"
 #define FLEETRT_ANNOTATION_NET_ADDRESS "org.fleet.net.address"
 #define FLEETRT_ANNOTATION_NET_GATEWAY "org.fleet.net.gateway"
+/* "true": the container's pid 1 is a small init that runs the process as its child, passes
+ * signals on to it, reaps orphans and exits with its status (Docker's --init). */
+#define FLEETRT_ANNOTATION_INIT "org.fleet.init"
 
 typedef struct fleetrt_error fleetrt_error;
 

@@ -175,10 +175,9 @@ apply_sysctl (const struct fleetrt_config *c, fleetrt_error **err)
   return 0;
 }
 
-/* The last steps of any container process: credentials, capabilities, no_new_privs, fds, exec.
- * Nothing here loads code from the container: no NSS, no dlopen. */
+/* The process's credentials, capabilities, cwd and no_new_privs: what it runs with. */
 static int
-exec_process (const struct fleetrt_process *p, const char *exe, int cwd_fd, fleetrt_error **err)
+become_process (const struct fleetrt_process *p, int cwd_fd, fleetrt_error **err)
 {
   int ret;
   if ((ret = fleetrt_caps_drop_bounding (p, err)) < 0)
@@ -189,11 +188,76 @@ exec_process (const struct fleetrt_process *p, const char *exe, int cwd_fd, flee
     return fleetrt_fail (err, errno, "process.cwd: chdir `%s`", p->cwd);
   if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return fleetrt_fail (err, errno, "process.noNewPrivileges");
+  return 0;
+}
+
+/* The last steps of any container process: credentials, capabilities, no_new_privs, fds, exec.
+ * Nothing here loads code from the container: no NSS, no dlopen. */
+static int
+exec_process (const struct fleetrt_process *p, const char *exe, int cwd_fd, fleetrt_error **err)
+{
+  int ret;
+  if ((ret = become_process (p, cwd_fd, err)) < 0)
+    return ret;
   /* Everything but stdio is closed at exec (the sync socket included, which tells the parent
    * the exec happened). */
   close_fds_from (3, true);
   execve (exe, p->args, p->env);
   return fleetrt_fail (err, errno, "exec `%s`", exe);
+}
+
+/* With FLEETRT_ANNOTATION_INIT, pid 1 stays ours: a process the kernel spares every signal it
+ * has no handler for (so a web server as pid 1 ignores its stop signal) and that must reap
+ * whatever is orphaned in the container. As tini does for Docker's --init: the process runs as
+ * our child; every signal we get is passed on to it; when it ends we end with its status, a
+ * signal as 128 + its number. We run with the process's own credentials and capabilities. */
+static void __attribute__ ((noreturn))
+init_run (const struct fleetrt_process *p, const char *exe, int cwd_fd, int sync_fd)
+{
+  fleetrt_error *err = NULL;
+  sigset_t all, none;
+  pid_t child;
+
+  sigfillset (&all);
+  sigemptyset (&none);
+  /* Blocked before the fork, so no signal is lost between it and the wait below. */
+  sigprocmask (SIG_SETMASK, &all, NULL);
+  child = fork ();
+  if (child < 0)
+    {
+      fleetrt_fail (&err, errno, "init: fork the process");
+      child_fail (sync_fd, err);
+    }
+  if (child == 0)
+    {
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      exec_process (p, exe, cwd_fd, &err);
+      child_fail (sync_fd, err);
+    }
+  if (become_process (p, cwd_fd, &err) < 0)
+    {
+      kill (child, SIGKILL);
+      child_fail (sync_fd, err);
+    }
+  /* The sync socket tells the parent of the exec when its last holder closes it: the child's
+   * copy closes at its exec. */
+  close_fds_from (3, false);
+  for (;;)
+    {
+      int status;
+      pid_t pid;
+      int sig = sigwaitinfo (&all, NULL);
+      if (sig < 0)
+        continue;
+      if (sig != SIGCHLD)
+        {
+          kill (child, sig);
+          continue;
+        }
+      while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
+        if (pid == child)
+          _exit (WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+    }
 }
 
 struct init_args
@@ -289,6 +353,11 @@ init_main (struct init_args *a)
       close (a->fifo_fd);
     }
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  {
+    const char *init = fleetrt_config_annotation (c, FLEETRT_ANNOTATION_INIT);
+    if (init && strcmp (init, "true") == 0)
+      init_run (&c->process, exe, cwd_fd, a->sync_fd);
+  }
   exec_process (&c->process, exe, cwd_fd, &err);
   child_fail (a->sync_fd, err);
 }

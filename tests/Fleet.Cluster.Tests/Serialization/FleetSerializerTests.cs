@@ -218,7 +218,7 @@ public sealed class FleetSerializerTests : Akka.TestKit.Xunit2.TestKit
             serializer.ToBinary(new ServiceEvents.ServiceApplied(spec, 1, T0)), "svc.applied");
 
         Assert.True(ServiceSpecEquality.Equivalent(spec, back.Spec));
-        Assert.Equal(("SIGINT", TimeSpan.FromSeconds(90)), (back.Spec.StopSignal, back.Spec.StopGracePeriod));
+        Assert.Equal(("SIGINT", TimeSpan.FromSeconds(90), true), (back.Spec.StopSignal, back.Spec.StopGracePeriod, back.Spec.Init));
         Assert.Equal(T0, back.At);
     }
 

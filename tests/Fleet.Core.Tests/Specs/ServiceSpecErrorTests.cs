@@ -26,6 +26,7 @@ public sealed class ServiceSpecErrorTests
     [InlineData("stopSignal: SIGFOO\n", 4, 13, "stopSignal: invalid signal `SIGFOO`: expected a name like SIGTERM or a number from 1 to 64")]
     [InlineData("stopSignal: 65\n", 4, 13, "stopSignal: invalid signal `65`")]
     [InlineData("stopSignal: \"\"\n", 4, 13, "stopSignal: must not be empty")]
+    [InlineData("init: yes please\n", 4, 7, "init: expected true or false, got `yes please`")]
     [InlineData("stopGracePeriod: soon\n", 4, 18, "stopGracePeriod: invalid duration `soon`")]
     [InlineData("ports: { container: 80 }\n", 4, 8, "ports: expected a list, got a mapping")]
     [InlineData("ports: [80]\n", 4, 9, "ports[0]: expected a mapping (key: value), got `80`")]

@@ -36,6 +36,7 @@ public sealed class ServiceSpecTests
         stateful: false
         stopSignal: SIGQUIT
         stopGracePeriod: 45s
+        init: true
         """;
 
     [Fact]
@@ -83,6 +84,7 @@ public sealed class ServiceSpecTests
         Assert.False(spec.Stateful);
         Assert.Equal("SIGQUIT", spec.StopSignal);
         Assert.Equal(TimeSpan.FromSeconds(45), spec.StopGracePeriod);
+        Assert.True(spec.Init);
     }
 
     [Fact]
@@ -108,6 +110,7 @@ public sealed class ServiceSpecTests
         Assert.False(spec.Stateful);
         Assert.Null(spec.StopSignal);
         Assert.Null(spec.StopGracePeriod);
+        Assert.False(spec.Init);
     }
 
     [Fact]

@@ -207,6 +207,28 @@ public sealed class ContainerReplicaDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task With_init_a_process_without_a_handler_stops_on_SIGTERM_and_keeps_its_log()
+    {
+        // The node's grace period is five minutes: without the init, sleep as pid 1 would ignore SIGTERM that long.
+        _node.Options = _node.Options with { StopGracePeriod = TimeSpan.FromMinutes(5) };
+        var driver = _node.Driver();
+        var id = NodeSandbox.Id("inited");
+        await driver.StartAsync(NodeSandbox.Start(id, _node.Service("inited", "echo pid $$; exec sleep 1000") with { Init = true }), CancellationToken.None);
+        var init = WaitRunningPid(id);
+        // The process is the init's child: its pid inside the container is not 1.
+        var log = WaitForText(_node.Paths.ReplicaLog(id), "pid ");
+        Assert.Matches(@"pid [0-9]+", log);
+        Assert.DoesNotMatch(@"pid 1\b", log);
+        Assert.Equal("true", _node.Runtime.State(id.ToString()).Annotations["org.fleet.init"]);
+
+        var clock = Stopwatch.StartNew();
+        await driver.StopAsync(id, CancellationToken.None);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(60));
+        Assert.False(NodeSandbox.ProcessAlive(init));
+        Assert.Empty(_node.Runtime.List());
+    }
+
+    [Fact]
     public async Task Volume_data_survives_the_replacement_of_a_replica()
     {
         var driver = _node.Driver();

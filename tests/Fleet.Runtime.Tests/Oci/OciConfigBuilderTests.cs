@@ -401,6 +401,13 @@ public sealed class OciConfigBuilderTests
         Assert.Null(plain["annotations"]!["org.fleet.stop-grace-period-ms"]);
     }
 
+    [Fact]
+    public void Init_is_an_annotation_only_when_the_service_asks_for_it()
+    {
+        Assert.Equal("true", Json(Image(), Service() with { Init = true }, Facts())["annotations"]!["org.fleet.init"]!.GetValue<string>());
+        Assert.Null(Json(Image(), Service(), Facts())["annotations"]!["org.fleet.init"]);
+    }
+
     [Theory]
     [InlineData("SIGBOGUS")]
     [InlineData("99")]

@@ -85,6 +85,23 @@ wait_status c3 stopped
 rt delete c3
 pass "kill delivers the named signal to the init's handler"
 
+# With the init annotation pid 1 is fleetrt's init: the same handler-less sleep now stops on TERM
+# (passed on to it as a child, which does not have pid 1's protection), with 128 + 15; and an
+# orphan re-parented to pid 1 is reaped, not left a zombie.
+b=$(mkbundle inited sh -c '(sleep 0.2 &) ; exec sleep 60')
+edit "$b" 'c.setdefault("annotations", {})["org.fleet.init"] = "true"'
+rt run -d -b "$b" c4 </dev/null >/dev/null 2>&1
+pid=$(json "$(rt state c4)" 'j["pid"]')
+i=0; until [ "$(rt exec c4 sh -c 'cat /proc/[0-9]*/stat' | awk '$2 == "(sleep)"' | wc -l)" = 1 ]; do i=$((i+1)); [ $i -lt 100 ] || fail "the orphan sleep was not reaped: $(rt exec c4 sh -c 'cat /proc/[0-9]*/stat')"; sleep 0.05; done
+rt exec c4 sh -c 'cat /proc/[0-9]*/stat' | awk '$3 == "Z"' | grep -q . && fail "a zombie is left in the container"
+[ "$(tr '\0' ' ' < /proc/$pid/cmdline)" != "sleep 60 " ] || fail "pid 1 is the process itself, not the init"
+rt kill c4 TERM
+wait_status c4 stopped
+st=$(rt state c4)
+[ "$(json "$st" 'j["exit_code"]')" = 143 ] || fail "exit code after TERM through the init: $st"
+rt delete c4
+pass "the init passes TERM on to the process, reaps orphans and exits with 128 + 15"
+
 rt run -d -b "$b" c2 </dev/null >/dev/null 2>&1
 [ "$(json "$(rt state c2)" 'j["status"]')" = running ] || fail "run -d not running"
 rt pause c2
