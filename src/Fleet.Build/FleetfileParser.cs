@@ -168,9 +168,14 @@ public static class FleetfileParser
                 case "STOPSIGNAL":
                 {
                     var signal = Sub(line.Args).Trim();
-                    if (!Fleet.Core.Oci.SignalNames.TryParse(signal, out _, out var signalError) || signal.Length == 0)
+                    if (signal.Length == 0)
                     {
-                        Error(line.Line, line.ArgsColumn, signal.Length == 0 ? "STOPSIGNAL needs a signal (SIGTERM, TERM or 15)" : $"STOPSIGNAL: {signalError}");
+                        Error(line.Line, line.ArgsColumn, $"STOPSIGNAL `{line.Args}` is empty after substitution");
+                        break;
+                    }
+                    if (!Fleet.Core.Oci.SignalNames.TryParse(signal, out _, out var signalError))
+                    {
+                        Error(line.Line, line.ArgsColumn, $"STOPSIGNAL: {signalError}");
                         break;
                     }
                     parsed = new StopSignalInstruction(signal);

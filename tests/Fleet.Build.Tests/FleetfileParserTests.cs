@@ -68,13 +68,14 @@ public sealed class FleetfileParserTests : IDisposable
     [Fact]
     public void STOPSIGNAL_takes_a_known_signal_and_says_where_it_does_not()
     {
-        var e = Assert.Throws<FleetfileException>(() => FleetfileParser.Parse("FROM scratch\nSTOPSIGNAL SIGNOPE\nSTOPSIGNAL\nSTOPSIGNAL 99\n", _context));
+        var e = Assert.Throws<FleetfileException>(() => FleetfileParser.Parse("FROM scratch\nSTOPSIGNAL SIGNOPE\nSTOPSIGNAL\nSTOPSIGNAL 99\nARG S\nSTOPSIGNAL $S\n", _context));
 
         Assert.Equal(
             [
                 "Fleetfile:2:12: error: STOPSIGNAL: invalid signal `SIGNOPE`: expected a name like SIGTERM or a number from 1 to 64",
                 "Fleetfile:3:11: error: STOPSIGNAL needs at least one argument",
                 "Fleetfile:4:12: error: STOPSIGNAL: invalid signal `99`: expected a name like SIGTERM or a number from 1 to 64",
+                "Fleetfile:6:12: error: STOPSIGNAL `$S` is empty after substitution",
             ],
             e.Errors.Select(x => x.ToString()));
     }

@@ -187,6 +187,19 @@ internal static class Leftovers
                 }
             }
         }
+        // The driver removes /fleet with its last replica, but not when a dead machine's replicas
+        // were swept here instead: /fleet goes too once no other node's parent is in it.
+        foreach (var shared in hierarchies.Select(h => h + "/fleet").Where(Directory.Exists))
+        {
+            try
+            {
+                Directory.Delete(shared);
+            }
+            catch (IOException)
+            {
+                // another node of a test still running has its parent here
+            }
+        }
     }
 
     private static void RemoveNetwork(FleetNode node, List<string> problems)

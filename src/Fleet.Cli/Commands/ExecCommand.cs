@@ -92,18 +92,15 @@ public static class ExecCommand
     }
 
     /// <summary>Send streams <paramref name="stdin"/> to the command, then closes the request side.</summary>
-    private static async Task Send(Stream? stdin, IClientStreamWriter<ExecInput> to, CancellationToken cancellationToken)
+    private static async Task Send(Stream stdin, IClientStreamWriter<ExecInput> to, CancellationToken cancellationToken)
     {
         try
         {
-            if (stdin is not null)
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await stdin.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                var buffer = new byte[16 * 1024];
-                int read;
-                while ((read = await stdin.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
-                }
+                await to.WriteAsync(new ExecInput { Stdin = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
             }
             await to.CompleteAsync();
         }

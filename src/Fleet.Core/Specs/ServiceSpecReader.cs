@@ -111,12 +111,18 @@ internal sealed partial class ServiceSpecReader(FieldReader reader)
         {
             return null;
         }
-        if (!SignalNames.TryParse(text, out _, out var error) || text.Trim().Length == 0)
+        text = text.Trim();
+        if (text.Length == 0)
         {
-            Fail(node, $"stopSignal: {(error.Length > 0 ? error : "must not be empty (leave it out for the image's STOPSIGNAL or SIGTERM)")}");
+            Fail(node, "stopSignal: must not be empty (leave it out for the image's STOPSIGNAL or SIGTERM)");
             return null;
         }
-        return text.Trim();
+        if (!SignalNames.TryParse(text, out _, out var error))
+        {
+            Fail(node, $"stopSignal: {error}");
+            return null;
+        }
+        return text;
     }
 
     private IReadOnlyList<string>? ReadCommand(YNode node)

@@ -335,15 +335,21 @@ internal sealed partial class FleetApiService
         }
     }
 
-    /// <summary>Pass copies the owner node's output and exit code to the caller as they come.</summary>
+    /// <summary>Pass runs the exec on the owner node: its output and exit code come back as they come.</summary>
     private static async Task Pass(AsyncServerStreamingCall<ExecOutput> call, IServerStreamWriter<ExecOutput> responseStream, ServerCallContext context)
     {
         using (call)
         {
-            await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
-            {
-                await responseStream.WriteAsync(output, context.CancellationToken);
-            }
+            await Relay(call.ResponseStream, responseStream, context.CancellationToken);
+        }
+    }
+
+    /// <summary>Relay copies the owner node's output and exit code to the caller as they come.</summary>
+    private static async Task Relay(IAsyncStreamReader<ExecOutput> from, IServerStreamWriter<ExecOutput> to, CancellationToken cancellationToken)
+    {
+        await foreach (var output in from.ReadAllAsync(cancellationToken))
+        {
+            await to.WriteAsync(output, cancellationToken);
         }
     }
 
@@ -355,10 +361,7 @@ internal sealed partial class FleetApiService
             using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             await call.RequestStream.WriteAsync(new ExecInput { Start = request }, context.CancellationToken);
             var passing = PassInput(input, call.RequestStream, done.Token);
-            await foreach (var output in call.ResponseStream.ReadAllAsync(context.CancellationToken))
-            {
-                await responseStream.WriteAsync(output, context.CancellationToken);
-            }
+            await Relay(call.ResponseStream, responseStream, context.CancellationToken);
             await done.CancelAsync();
             await passing;
         }

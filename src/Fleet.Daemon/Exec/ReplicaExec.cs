@@ -62,10 +62,14 @@ internal sealed class ReplicaExec(NodePaths paths)
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{FleetrtPath} did not start");
         // Feeding stops when the command exits even if the caller never ends its input.
         using var exited = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var feeding = stdin is null ? Task.CompletedTask : Feed(stdin, process.StandardInput.BaseStream, exited.Token);
+        var feeding = Task.CompletedTask;
         if (stdin is null)
         {
             process.StandardInput.Close();
+        }
+        else
+        {
+            feeding = Feed(stdin, process.StandardInput.BaseStream, exited.Token);
         }
         var channel = Channel.CreateUnbounded<ExecChunk>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = Task.WhenAll(
